@@ -1,0 +1,79 @@
+"""Engine construction: SQLite in WAL with one writer connection, or PostgreSQL via asyncpg."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+
+class DatabaseUrlError(ValueError):
+    """The configured database URL names a driver crmbot does not support."""
+
+
+def is_sqlite(url: str) -> bool:
+    """Whether ``url`` is an SQLite URL."""
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    """An async engine configured for crmbot's transaction rules on either database."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url, echo=echo)
+    if backend == "postgresql":
+        if parsed.get_driver_name() != "asyncpg":
+            raise DatabaseUrlError(
+                "PostgreSQL URLs must use the asyncpg driver (postgresql+asyncpg://)"
+            )
+        return create_async_engine(
+            url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True
+        )
+    raise DatabaseUrlError(
+        f"unsupported database {backend!r}: use sqlite+aiosqlite or postgresql+asyncpg"
+    )
+
+
+def _sqlite_engine(url: str, *, echo: bool) -> AsyncEngine:
+    parsed = make_url(url)
+    if parsed.get_driver_name() != "aiosqlite":
+        raise DatabaseUrlError("SQLite URLs must use the aiosqlite driver: sqlite+aiosqlite://")
+    database = parsed.database or ""
+    if database and database != ":memory:":
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    # One connection: SQLite has one writer anyway, and a single connection makes the
+    # writer's order the commit order instead of a "database is locked" race.
+    engine = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=120)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The driver's own implicit BEGIN breaks SAVEPOINT and transactional DDL; take over.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # IMMEDIATE takes the write lock up front, so a second process (a shell beside a
+        # server) waits instead of failing halfway through a read-then-write transaction.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded values after commit (replies are rendered from them)."""
+    return async_sessionmaker(engine, expire_on_commit=False)

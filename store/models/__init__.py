@@ -1,0 +1,58 @@
+"""The CRM schema: every table crmbot keeps, re-exported from one place."""
+
+from store.models.activity import (
+    Asset,
+    CalendarEvent,
+    Campaign,
+    CampaignContact,
+    Case,
+    Comment,
+    Contract,
+    Opportunity,
+    Project,
+    ProjectContact,
+)
+from store.models.base import Base
+from store.models.catalogue import Product, ProductContact, Service, ServiceContact, Tax, Vendor
+from store.models.contacts import Address, ChatChannel, ChatUser, Contact, ContactKey
+from store.models.documents import Document, DocumentLine
+from store.models.mail import Blob, Email, EmailContact, EmailFile, EmailRecord, StoredFile
+from store.models.runtime import DialogSession, Meta, Outbox, ProcessedMessage, Sequence
+
+__all__ = [
+    "Address",
+    "Asset",
+    "Base",
+    "Blob",
+    "CalendarEvent",
+    "Campaign",
+    "CampaignContact",
+    "Case",
+    "ChatChannel",
+    "ChatUser",
+    "Comment",
+    "Contact",
+    "ContactKey",
+    "Contract",
+    "DialogSession",
+    "Document",
+    "DocumentLine",
+    "Email",
+    "EmailContact",
+    "EmailFile",
+    "EmailRecord",
+    "Meta",
+    "Opportunity",
+    "Outbox",
+    "ProcessedMessage",
+    "Product",
+    "ProductContact",
+    "Project",
+    "ProjectContact",
+    "Sequence",
+    "Service",
+    "ServiceContact",
+    "StoredFile",
+    "Tax",
+    "Vendor",
+]

@@ -1,0 +1,89 @@
+"""Bot runtime state: dialog sessions, processed message ids, the outbox, number sequences."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from store.models.base import Base, created_at
+from store.types import UTCDateTime, utcnow
+
+
+class DialogSession(Base):
+    """One open wizard per (room, user, thread); ``thread_id`` is '' outside threads."""
+
+    __tablename__ = "dialog_sessions"
+
+    room_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    thread_id: Mapped[str] = mapped_column(String(64), primary_key=True, default="")
+    wizard: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(60))
+    data: Mapped[str] = mapped_column(Text, default="{}")
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = created_at()
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ProcessedMessage(Base):
+    """A chat message id already handled: a redelivery is acknowledged and dropped."""
+
+    __tablename__ = "processed_messages"
+
+    message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[dt.datetime] = created_at()
+
+
+class Outbox(Base):
+    """A message to post, written in the transaction that caused it; sent after commit.
+
+    ``msg_id`` is the chat message id we post with, so a resend after a timeout can ask
+    the chat whether the first attempt landed instead of posting twice.
+    """
+
+    __tablename__ = "outbox"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    msg_id: Mapped[str] = mapped_column(String(32), unique=True)
+    room_id: Mapped[str] = mapped_column(String(64))
+    thread_id: Mapped[str] = mapped_column(String(64), default="")
+    key: Mapped[str] = mapped_column(String(80))
+    params: Mapped[str] = mapped_column(Text, default="{}")
+    locale: Mapped[str] = mapped_column(String(5), default="es")
+    created_at: Mapped[dt.datetime] = created_at()
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (
+        Index("ix_outbox_pending", "sent_at", "seq"),
+        Index("ix_outbox_room_seq", "room_id", "seq"),
+    )
+
+
+class Sequence(Base):
+    """The last number issued per series (``OC``, ``COT``, ``OV``, ``CAS``).
+
+    Incremented inside the creating transaction: the row lock serialises creators and a
+    rollback returns the number, so numbers are gap-free.
+    """
+
+    __tablename__ = "sequences"
+
+    name: Mapped[str] = mapped_column(String(10), primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Meta(Base):
+    """Small key/value facts about the database (e.g. that the demo data is loaded)."""
+
+    __tablename__ = "meta"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
