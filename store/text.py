@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
 
-_SPACES = re.compile(r"\s+")
+
+def _caseless(text: str) -> str:
+    # Unicode's compatibility caseless match (Ch. 3, D146): NFKD and casefold each undo the
+    # other's normal form (`"℠"` -> `"SM"`, `"İ"` -> `"i̇"`), so both run twice.
+    once = unicodedata.normalize("NFKD", unicodedata.normalize("NFD", text).casefold())
+    return unicodedata.normalize("NFKD", once.casefold())
 
 
 def fold(text: str) -> str:
-    """``"  José  ÁLVAREZ"`` → ``"jose alvarez"``: how names are compared and searched."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _SPACES.sub(" ", stripped.casefold()).strip()
+    """Casefold, drop accents, collapse spaces: `" Cotización  Ñandú "` -> `"cotizacion nandu"`.
+
+    The one normal form for command words and search keys alike.
+    """
+    bare = "".join(ch for ch in _caseless(text) if not unicodedata.combining(ch))
+    return " ".join(bare.split())
 
 
 def digits(text: str) -> str:

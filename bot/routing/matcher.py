@@ -39,6 +39,9 @@ _PUNCTUATION: Final = ".,:;!?¿¡"
 
 @dataclass(frozen=True, slots=True)
 class Route:
+    """`args`: text after the command words, as typed; `module`/`page`: MODULE_LIST and PAGE;
+    `number`: SELECT."""
+
     command: Command
     args: str = ""
     module: Module | None = None
