@@ -10,7 +10,6 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Role = Literal["admin", "compras", "ventas", "soporte", "lectura", "none"]
-ROLES: tuple[Role, ...] = ("admin", "compras", "ventas", "soporte", "lectura", "none")
 
 
 class SettingsError(Exception):

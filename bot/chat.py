@@ -1,0 +1,137 @@
+"""Neutral chat types shared by every transport, the inbox and the dialogs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol
+
+# What a reply parameter may hold; anything else is a programming error caught at encode time.
+Param = (
+    str | int | bool | None | Decimal | dt.date | dt.datetime | list["Param"] | dict[str, "Param"]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RoomRef:
+    """A chat room; ``kind`` is the room type: ``c`` channel, ``p`` group, ``d`` direct."""
+
+    id: str
+    name: str = ""
+    kind: str = "c"
+
+    @property
+    def is_direct(self) -> bool:
+        """Direct-message rooms talk to the bot without any prefix."""
+        return self.kind == "d"
+
+
+@dataclass(frozen=True, slots=True)
+class ChatUser:
+    """The author of a message as the chat knows them."""
+
+    id: str
+    username: str
+    name: str = ""
+    is_bot: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FileRef:
+    """A file attached to a chat message, to be fetched by the transport that saw it."""
+
+    id: str
+    name: str
+    mime_type: str = "application/octet-stream"
+    size: int | None = None
+    url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One inbound chat message, translated at the edge from whatever the transport got."""
+
+    message_id: str
+    room: RoomRef
+    user: ChatUser
+    text: str
+    thread_id: str = ""
+    file: FileRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What to say: a template key and its parameters, rendered only when sent."""
+
+    key: str
+    params: Mapping[str, Param] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A rendered message ready for a transport; ``msg_id`` is stable across retries."""
+
+    msg_id: str
+    room_id: str
+    text: str
+    thread_id: str = ""
+
+
+class ChatTransport(Protocol):
+    """The whole outbound interface: post one message."""
+
+    async def send(self, message: Outgoing) -> None:
+        """Post ``message``; raise on failure so the notifier can retry it."""
+
+
+def _encode(value: Param) -> object:
+    # Tags keep exact types through JSON: money must come back as Decimal, not float.
+    if isinstance(value, Decimal):
+        return {"$dec": str(value)}
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime in reply parameters")
+        return {"$dt": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"$date": value.isoformat()}
+    if isinstance(value, list):
+        return [_encode(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _encode(item) for key, item in value.items()}
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    raise TypeError(f"reply parameter of type {type(value).__name__} cannot be stored")
+
+
+def _decode(value: object) -> Param:
+    if isinstance(value, list):
+        return [_decode(item) for item in value]
+    if isinstance(value, dict):
+        if len(value) == 1:
+            ((tag, raw),) = value.items()
+            if tag == "$dec":
+                return Decimal(raw)
+            if tag == "$dt":
+                return dt.datetime.fromisoformat(raw)
+            if tag == "$date":
+                return dt.date.fromisoformat(raw)
+        return {str(key): _decode(item) for key, item in value.items()}
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    raise TypeError(f"unexpected stored parameter {value!r}")
+
+
+def encode_params(params: Mapping[str, Param]) -> str:
+    """Reply parameters as JSON text for the outbox, exact types preserved."""
+    return json.dumps({key: _encode(value) for key, value in params.items()}, ensure_ascii=False)
+
+
+def decode_params(text: str) -> dict[str, Param]:
+    """The inverse of ``encode_params``."""
+    raw = json.loads(text)
+    if not isinstance(raw, dict):
+        raise TypeError("stored reply parameters are not an object")
+    return {str(key): _decode(value) for key, value in raw.items()}

@@ -1,0 +1,41 @@
+"""Chat users and their CRM roles (CONTRACT §7)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import ChatUser
+
+ROLES = ("admin", "compras", "ventas", "soporte", "lectura", "none")
+
+
+class UnknownRoleError(ValueError):
+    """A role name outside CONTRACT §7."""
+
+
+async def set_role(session: AsyncSession, username: str, role: str) -> tuple[ChatUser, bool]:
+    """Map ``username`` (without a leading @) to ``role``; returns (user, created)."""
+    if role not in ROLES:
+        raise UnknownRoleError(f"unknown role {role!r}; roles are: {', '.join(ROLES)}")
+    name = username.strip().removeprefix("@")
+    if not name:
+        raise ValueError("the chat username is empty")
+    user = await session.get(ChatUser, name)
+    created = user is None
+    if user is None:
+        user = ChatUser(username=name, role=role)
+        session.add(user)
+    user.role = role
+    await session.flush()
+    return user, created
+
+
+async def role_of(session: AsyncSession, username: str) -> str | None:
+    """The mapped role of ``username``, or None when the CRM does not know the user."""
+    return await session.scalar(select(ChatUser.role).where(ChatUser.username == username))
+
+
+async def list_users(session: AsyncSession) -> list[ChatUser]:
+    """Every mapped chat user, by name."""
+    return list(await session.scalars(select(ChatUser).order_by(ChatUser.username)))
