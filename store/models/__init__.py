@@ -17,7 +17,14 @@ from store.models.catalogue import Product, ProductContact, Service, ServiceCont
 from store.models.contacts import Address, ChatChannel, ChatUser, Contact, ContactKey
 from store.models.documents import Document, DocumentLine
 from store.models.mail import Blob, Email, EmailContact, EmailFile, EmailRecord, StoredFile
-from store.models.runtime import DialogSession, Meta, Outbox, ProcessedMessage, Sequence
+from store.models.runtime import (
+    ChatMemory,
+    DialogSession,
+    Meta,
+    Outbox,
+    ProcessedMessage,
+    Sequence,
+)
 
 __all__ = [
     "Address",
@@ -29,6 +36,7 @@ __all__ = [
     "CampaignContact",
     "Case",
     "ChatChannel",
+    "ChatMemory",
     "ChatUser",
     "Comment",
     "Contact",

@@ -87,3 +87,17 @@ class Meta(Base):
 
     key: Mapped[str] = mapped_column(String(60), primary_key=True)
     value: Mapped[str] = mapped_column(Text, default="")
+
+
+class ChatMemory(Base):
+    """What a user was last shown in a room (a numbered choice, a list page), to answer
+    ``2`` or ``página 3`` next; one row per (room, user, thread)."""
+
+    __tablename__ = "chat_memory"
+
+    room_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    thread_id: Mapped[str] = mapped_column(String(64), primary_key=True, default="")
+    kind: Mapped[str] = mapped_column(String(20))
+    data: Mapped[str] = mapped_column(Text, default="{}")
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,67 @@
+"""Per-message decisions: is it for the bot, who is asking, which command or dialog answers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Protocol
+
+from bot.commands.base import ChatConfig, CommandHandler, Ctx
+from bot.inbox import Turn
+from bot.permissions import Action
+from bot.routing import Command, Unknown, match_command, strip_address
+from store.services.users import role_of
+from store.types import utcnow
+
+
+class DialogRunner(Protocol):
+    """The dialog engine as the pipeline sees it."""
+
+    async def handle(self, ctx: Ctx, addressed: bool) -> bool:
+        """Answer the user's open dialog here, if any; True when the message was consumed."""
+
+
+class Pipeline:
+    """The message handler the inbox calls for every fresh message."""
+
+    def __init__(
+        self,
+        config: ChatConfig,
+        commands: Mapping[Command, CommandHandler],
+        *,
+        dialogs: DialogRunner | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._config = config
+        self._commands = commands
+        self._dialogs = dialogs
+        self._clock = clock
+
+    async def __call__(self, turn: Turn) -> None:
+        incoming = turn.incoming
+        if incoming.user.is_bot or incoming.user.username == self._config.bot_username:
+            turn.ignored = True
+            return
+        addressed, text = strip_address(incoming.text, self._config.bot_username)
+        addressed = addressed or incoming.room.is_direct
+        role = await role_of(turn.session, incoming.user.username) or self._config.default_role
+        ctx = Ctx(turn=turn, role=role, config=self._config, now=self._clock(), text=text)
+        if self._dialogs is not None and await self._dialogs.handle(ctx, addressed):
+            return
+        if not addressed:
+            turn.ignored = True
+            return
+        await self._command(ctx, text)
+
+    async def _command(self, ctx: Ctx, text: str) -> None:
+        route = match_command(text, ctx.locale)
+        if isinstance(route, Unknown):
+            ctx.reply("unknown_command", word=route.word, suggestion=route.suggestion)
+            return
+        if route.command is not Command.HELP and not ctx.permit(Action.READ):
+            return
+        handler = self._commands.get(route.command)
+        if handler is None:
+            ctx.reply("command_unavailable", command=route.command.value)
+            return
+        await handler(ctx, route)
