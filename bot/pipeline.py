@@ -31,11 +31,14 @@ class Pipeline:
         *,
         dialogs: DialogRunner | None = None,
         clock: Callable[[], datetime] = utcnow,
+        fixed_role: str | None = None,
     ) -> None:
         self._config = config
         self._commands = commands
         self._dialogs = dialogs
         self._clock = clock
+        # The terminal shell acts as a local admin whatever the user table says.
+        self._fixed_role = fixed_role
 
     async def __call__(self, turn: Turn) -> None:
         incoming = turn.incoming
@@ -44,7 +47,9 @@ class Pipeline:
             return
         addressed, text = strip_address(incoming.text, self._config.bot_username)
         addressed = addressed or incoming.room.is_direct
-        role = await role_of(turn.session, incoming.user.username) or self._config.default_role
+        role = self._fixed_role or (
+            await role_of(turn.session, incoming.user.username) or self._config.default_role
+        )
         ctx = Ctx(turn=turn, role=role, config=self._config, now=self._clock(), text=text)
         if self._dialogs is not None and await self._dialogs.handle(ctx, addressed):
             return
