@@ -12,7 +12,9 @@ from typing import TypeVar
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.bootstrap import Store
 from store.db import create_engine, session_factory
+from store.filestore import FileStore
 from tests import databases
 from tests.databases import TestDatabase
 
@@ -73,3 +75,9 @@ def sessions(database: TestDatabase) -> async_sessionmaker[AsyncSession]:
 async def session(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     async with sessions() as s:
         yield s
+
+
+@pytest.fixture
+def store(database: TestDatabase, tmp_path: Path) -> Store:
+    """The store handle the chat side is built on."""
+    return Store(database.engine, session_factory(database.engine), FileStore(tmp_path / "files"))
