@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.chat import ChatTransport
+from bot.commands import changes, contacts, listing
 from bot.commands.base import ChatConfig, CommandHandler
 from bot.inbox import Inbox
 from bot.notifier import Notifier
@@ -108,4 +109,4 @@ def build_chat(
 
 def command_table() -> dict[Command, CommandHandler]:
     """Every chat command and the function that answers it (the one list of them)."""
-    return {}
+    return {**contacts.COMMANDS, **listing.COMMANDS, **changes.COMMANDS}
