@@ -11,8 +11,8 @@ from typing import NoReturn
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot import cli_store
-from bot.bootstrap import SchemaMissingError
 from bot.settings import SettingsError, load_settings
+from bot.storage import SchemaMissingError
 from store.db import DatabaseUrlError
 from store.records import READERS
 
@@ -40,6 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("demo-data", help="load the demo data set (idempotent)")
 
+    shell = commands.add_parser("shell", help="terminal chat: reads lines from stdin")
+    shell.add_argument("--demo", action="store_true", help="create the schema and demo data once")
+    shell.add_argument("--user", help="act as this chat user, with their role")
+    shell.add_argument("--room", default="shell", help="the room to talk in (default: shell)")
+
     importer = commands.add_parser("import", help="upsert records from a CSV file")
     importer.add_argument("kind", choices=["contacts", "vendors", "products", "services"])
     importer.add_argument("file", help="UTF-8 CSV with a header row")
@@ -52,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     user_commands.add_parser("list", help="list mapped users")
 
     records = commands.add_parser("records", help="print records of a module")
-    records.add_argument("module", choices=sorted(READERS))
+    records.add_argument("module", choices=sorted(str(name) for name in READERS))
     records.add_argument("--contact", type=int, metavar="ID")
     records.add_argument("--format", choices=["table", "json"], default="table")
     records.add_argument("--unmatched", action="store_true", help="emails that match no contact")
@@ -66,6 +71,11 @@ async def _dispatch(args: argparse.Namespace) -> int:
             return await cli_store.db_upgrade(settings)
         case "demo-data":
             return await cli_store.demo_data(settings)
+        case "shell":
+            # Imported here: store-only commands should not load the whole chat stack.
+            from bot import cli_chat
+
+            return await cli_chat.shell(settings, demo=args.demo, user=args.user, room=args.room)
         case "import":
             return await cli_store.import_file(settings, args.kind, args.file)
         case "users":

@@ -9,8 +9,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.bootstrap import open_store
 from bot.settings import Settings
+from bot.storage import open_store
 from bot.table import render_table
 from store.demo import load_demo_data
 from store.importer import ImportFileError, ImportKind, import_csv

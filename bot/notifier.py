@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 
 Render = Callable[[str, Mapping[str, Param], str], str]
 POLL_SECONDS = 2.0
+FALLBACK_KEY = "error_internal"
+FALLBACK_TEXT = "⚠️ crmbot: internal error / error interno"
 
 
 class Notifier:
@@ -104,8 +106,22 @@ class Notifier:
         return len(delivered)
 
     def _outgoing(self, row: Outbox) -> Outgoing:
-        text = self._render(row.key, decode_params(row.params), row.locale)
-        return Outgoing(msg_id=row.msg_id, room_id=row.room_id, text=text, thread_id=row.thread_id)
+        return Outgoing(
+            msg_id=row.msg_id, room_id=row.room_id, text=self._text(row), thread_id=row.thread_id
+        )
+
+    def _text(self, row: Outbox) -> str:
+        # A row that cannot be rendered never will be: retrying it would block its room
+        # forever, so the user gets an apology instead and the fault goes to the log.
+        try:
+            return self._render(row.key, decode_params(row.params), row.locale)
+        except Exception:
+            log.exception("outbox row %s (%s) cannot be rendered", row.seq, row.key)
+        try:
+            return self._render(FALLBACK_KEY, {}, row.locale)
+        except Exception:
+            log.exception("the fallback reply cannot be rendered either")
+            return FALLBACK_TEXT
 
     async def _give_back(self, seq: int, error: str) -> None:
         async with self._sessions.begin() as session:

@@ -28,5 +28,5 @@ def render_table(rows: Sequence[dict[str, object]]) -> str:
     lines.extend(
         "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in cells
     )
-    lines.append(f"({len(rows)} records)")
+    lines.append(f"({len(rows)} record{'' if len(rows) == 1 else 's'})")
     return "\n".join(lines)

@@ -114,7 +114,7 @@ def _linked(link: Any, target: Any, key: str, attr: str, *fields: str) -> Reader
                 attr: getattr(row, attr),
                 **_pick(owned, *fields),
             }
-            for row, owned in result.tuples()
+            for row, owned in result
         ]
 
     return read
@@ -184,7 +184,7 @@ def _documents(kind: str) -> Reader:
         )
         if contact_id is not None:
             query = query.where(m.Document.contact_id == contact_id)
-        found = list((await session.execute(page.apply(query))).tuples())
+        found = list((await session.execute(page.apply(query))))
         lines = await document_lines(session, [doc.id for doc, _ in found])
         return [document_row(doc, vendor, lines[doc.id]) for doc, vendor in found]
 
@@ -199,7 +199,7 @@ async def _emails(session: AsyncSession, contact_id: int | None, page: Page) -> 
     )
     if contact_id is not None:
         query = query.where(m.EmailContact.contact_id == contact_id)
-    found = list((await session.execute(page.apply(query))).tuples())
+    found = list((await session.execute(page.apply(query))))
     return await _email_rows(session, found)
 
 
@@ -211,7 +211,7 @@ async def unmatched_emails(session: AsyncSession, page: Page = Page()) -> list[R
         .where(m.Email.id.not_in(linked))
         .order_by(m.Email.date.desc(), m.Email.id.desc())
     )
-    found = list((await session.execute(page.apply(query))).tuples())
+    found = list((await session.execute(page.apply(query))))
     return await _email_rows(session, found)
 
 
@@ -226,7 +226,7 @@ async def _email_rows(
             .where(m.EmailFile.email_id.in_(ids))
             .order_by(m.EmailFile.file_id)
         )
-        for email_id, file_id in links.tuples():
+        for email_id, file_id in links:
             files[email_id].append(file_id)
     return [
         {
@@ -369,5 +369,5 @@ async def count_by_module(session: AsyncSession, contact_id: int) -> dict[Module
             query = query.where(model.kind == kind)
         parts.append(query)
     result = await session.execute(union_all(*parts))
-    counts = {ModuleName(module): int(n) for module, n in result.tuples()}
+    counts = {ModuleName(module): int(n) for module, n in result}
     return {module: counts.get(module, 0) for module in ModuleName}

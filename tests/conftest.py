@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
@@ -12,7 +12,7 @@ from typing import TypeVar
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.bootstrap import Store
+from bot.storage import Store
 from store.db import create_engine, session_factory
 from store.filestore import FileStore
 from tests import databases
@@ -34,7 +34,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_template() -> None:
+def pg_template() -> Iterator[None]:
     problem = run_in_thread(databases.pg_available())
     if problem is not None:
         # In CI PostgreSQL must be there: a skip would hide that half the matrix never ran.
@@ -42,6 +42,8 @@ def pg_template() -> None:
             pytest.fail(problem)
         pytest.skip(problem)
     run_in_thread(databases.build_pg_template())
+    yield
+    run_in_thread(databases.drop_pg_template())
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -16,7 +16,8 @@ from store.db import create_engine
 from store.migrate import upgrade
 
 PG_URL = os.environ.get("CRMBOT_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
-TEMPLATE_DB = "crmbot_test_template"
+# One template per test process, so parallel runs on one server never drop each other's.
+TEMPLATE_DB = f"crmbot_test_template_{os.getpid()}"
 
 
 @dataclass
@@ -61,6 +62,11 @@ async def build_pg_template() -> None:
         await upgrade(engine)
     finally:
         await engine.dispose()
+
+
+async def drop_pg_template() -> None:
+    """Drop this process's template at the end of the run."""
+    await drop_pg(TEMPLATE_DB)
 
 
 async def clone_pg() -> str:
