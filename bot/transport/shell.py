@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from bot.chat import Outgoing
+from bot.chatfmt import as_shown
 
 
 class ShellTransport:
@@ -18,7 +19,8 @@ class ShellTransport:
     async def send(self, message: Outgoing) -> None:
         """Print the message; one for another room (a notification) is marked with its room."""
         self.sent.append(message)
-        text = message.text.rstrip()
+        # Show what a Rocket.Chat user would see, not the escapes that keep data literal.
+        text = as_shown(message.text).rstrip()
         if message.room_id != self._room_id:
             text = f"[→ {message.room_id}]\n{text}"
         self._stream.write(text + "\n\n")
