@@ -184,7 +184,7 @@ def _documents(kind: str) -> Reader:
         )
         if contact_id is not None:
             query = query.where(m.Document.contact_id == contact_id)
-        found = list((await session.execute(page.apply(query))))
+        found = list(await session.execute(page.apply(query)))
         lines = await document_lines(session, [doc.id for doc, _ in found])
         return [document_row(doc, vendor, lines[doc.id]) for doc, vendor in found]
 
@@ -199,7 +199,7 @@ async def _emails(session: AsyncSession, contact_id: int | None, page: Page) -> 
     )
     if contact_id is not None:
         query = query.where(m.EmailContact.contact_id == contact_id)
-    found = list((await session.execute(page.apply(query))))
+    found = list(await session.execute(page.apply(query)))
     return await _email_rows(session, found)
 
 
@@ -211,7 +211,7 @@ async def unmatched_emails(session: AsyncSession, page: Page = Page()) -> list[R
         .where(m.Email.id.not_in(linked))
         .order_by(m.Email.date.desc(), m.Email.id.desc())
     )
-    found = list((await session.execute(page.apply(query))))
+    found = list(await session.execute(page.apply(query)))
     return await _email_rows(session, found)
 
 
