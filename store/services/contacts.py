@@ -56,13 +56,21 @@ def search_keys(contact: Contact) -> set[str]:
         if email:
             keys.add(fold(email))
     for phone in (contact.phone, contact.mobile):
-        if phone and len(digits(phone)) >= MIN_PHONE_DIGITS:
-            keys.add(digits(phone))
+        keys.update(_phone_keys(phone or ""))
     if contact.account:
         account = fold(contact.account)
         keys.add(account)
         keys.update(account.split(" "))
     return {key[:254] for key in keys if key}
+
+
+def _phone_keys(phone: str) -> set[str]:
+    """The phone's digits, and without the country code (``+34 600…`` is found by ``600``)."""
+    keys = {digits(phone)}
+    head, _, rest = phone.strip().partition(" ")
+    if head.startswith("+") and rest:
+        keys.add(digits(rest))
+    return {key for key in keys if len(key) >= MIN_PHONE_DIGITS}
 
 
 async def refresh_keys(session: AsyncSession, contact: Contact) -> None:
