@@ -46,11 +46,12 @@ _ALLOWED: MappingProxyType[Action, frozenset[str]] = MappingProxyType(
         Action.SEND_QUOTE: frozenset({"admin", "ventas"}),
     }
 )
-# The role a refusal names: the narrowest role that may do it, admin when only admin may.
+# The role a refusal names: the narrowest role that may do it (lectura for reading), admin
+# when only admin may.
 _NEEDED = MappingProxyType(
     {
         action: next(
-            (r for r in ("compras", "ventas", "soporte", "lectura") if r in roles), "admin"
+            (r for r in ("lectura", "compras", "ventas", "soporte") if r in roles), "admin"
         )
         for action, roles in _ALLOWED.items()
     }
