@@ -1,0 +1,60 @@
+"""The group-commit inbox: one transaction per batch, a savepoint per message, dedupe."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import select
+
+from bot.chat import ChatUser, Incoming, RoomRef
+from bot.inbox import ERROR_KEY, Inbox, Outcome, Turn
+from bot.storage import Store
+from store.models import Comment, Outbox, ProcessedMessage
+from store.services.contacts import ContactData, upsert_contact
+
+
+def message(mid: str, text: str) -> Incoming:
+    return Incoming(mid, RoomRef("r1", kind="d"), ChatUser("u1", "ana"), text)
+
+
+async def _handler(turn: Turn) -> None:
+    """Stores a comment, then fails when told to: the failure must undo only its own write."""
+    turn.session.add(Comment(contact_id=1, author="ana", text=turn.incoming.text))
+    await turn.session.flush()
+    if turn.incoming.text == "boom":
+        raise RuntimeError("handler failure")
+    turn.reply("echo", text=turn.incoming.text)
+
+
+async def test_batch_dedupes_and_isolates_a_failing_message(store: Store) -> None:
+    async with store.sessions.begin() as session:
+        await upsert_contact(session, ContactData("Ana", "Gil", "ana@example.com"))
+    inbox = Inbox(store.sessions, _handler)
+    inbox.start()
+    try:
+        outcomes = await asyncio.gather(
+            inbox.submit(message("a", "uno")),
+            inbox.submit(message("a", "uno")),  # redelivered in the same batch
+            inbox.submit(message("b", "boom")),
+            inbox.submit(message("c", "tres")),
+        )
+        again = await inbox.submit(message("c", "tres"))  # redelivered later
+    finally:
+        await inbox.stop()
+    assert outcomes == [Outcome.HANDLED, Outcome.DUPLICATE, Outcome.FAILED, Outcome.HANDLED]
+    assert again is Outcome.DUPLICATE
+    assert inbox.batches >= 1
+    async with store.sessions() as session:
+        texts = sorted(await session.scalars(select(Comment.text)))
+        keys = list(await session.scalars(select(Outbox.key).order_by(Outbox.seq)))
+        processed = set(await session.scalars(select(ProcessedMessage.message_id)))
+    assert texts == ["tres", "uno"]  # the failing message's comment was rolled back alone
+    assert sorted(keys) == sorted(["echo", ERROR_KEY, "echo"])
+    assert processed == {"a", "b", "c"}
+
+
+async def test_submit_before_start_is_refused(store: Store) -> None:
+    inbox = Inbox(store.sessions, _handler)
+    with pytest.raises(RuntimeError, match="not running"):
+        await inbox.submit(message("x", "uno"))
