@@ -42,7 +42,7 @@ async def test_batch_dedupes_and_isolates_a_failing_message(store: Store) -> Non
         again = await inbox.submit(message("c", "tres"))  # redelivered later
     finally:
         await inbox.stop()
-    assert outcomes == [Outcome.HANDLED, Outcome.DUPLICATE, Outcome.FAILED, Outcome.HANDLED]
+    assert list(outcomes) == [Outcome.HANDLED, Outcome.DUPLICATE, Outcome.FAILED, Outcome.HANDLED]
     assert again is Outcome.DUPLICATE
     assert inbox.batches >= 1
     async with store.sessions() as session:
