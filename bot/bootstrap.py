@@ -9,6 +9,7 @@ from datetime import datetime
 from bot.chat import ChatTransport
 from bot.commands import changes, contacts, listing
 from bot.commands.base import ChatConfig, CommandHandler
+from bot.dialog_runner import DialogRunner, wizard_commands
 from bot.inbox import Inbox
 from bot.notifier import Notifier
 from bot.pipeline import Pipeline
@@ -16,6 +17,9 @@ from bot.render import Renderer
 from bot.routing import Command
 from bot.settings import Settings
 from bot.storage import SchemaMissingError, Store, open_store
+from dialogs.engine import DialogEngine
+from dialogs.flow import WizardSpec
+from dialogs.purchase import PURCHASE
 from store.types import utcnow
 
 __all__ = ["ChatApp", "SchemaMissingError", "Store", "build_chat", "chat_config", "open_store"]
@@ -62,9 +66,16 @@ def build_chat(
     """Wire the pipeline, inbox, renderer and notifier over ``store`` and ``transport``."""
     renderer = Renderer(default_locale=locale, currency=config.currency, timezone=config.timezone)
     notifier = Notifier(store.sessions, transport, renderer.render)
-    pipeline = Pipeline(config, command_table(), fixed_role=fixed_role, clock=clock)
+    runner = DialogRunner(
+        DialogEngine(list(WIZARDS.values()), timeout_min=config.dialog_timeout_min)
+    )
+    commands = {**command_table(), **wizard_commands(runner, WIZARDS)}
+    pipeline = Pipeline(config, commands, dialogs=runner, fixed_role=fixed_role, clock=clock)
     inbox = Inbox(store.sessions, pipeline, locale=locale, on_commit=notifier.wake)
     return ChatApp(inbox, notifier, renderer)
+
+
+WIZARDS: dict[Command, WizardSpec] = {Command.ADD_PURCHASE: PURCHASE}
 
 
 def command_table() -> dict[Command, CommandHandler]:

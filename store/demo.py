@@ -26,6 +26,7 @@ from store.demo_documents import add_cases, add_documents
 from store.demo_mail import add_files_and_emails
 from store.filestore import FileStore
 from store.models import Base, Meta
+from store.services.addresses import COMPANY_ADDRESS_KEY
 
 DEMO_KEY = "demo_data"
 DEFAULT_COMPANY_ADDRESS = "Calle de Alcalá 120, 28009 Madrid, España"
@@ -57,6 +58,7 @@ async def load_demo_data(
     if not await _claim(session, today):
         return DemoReport(loaded=False, counts=await count_rows(session))
     demo = Demo(session, files, clock, company_address)
+    session.add(Meta(key=COMPANY_ADDRESS_KEY, value=company_address))
     for step in (load_taxes, load_vendors, load_items, load_contacts, add_activity, add_documents):
         await step(demo)
     cases = await add_cases(demo)

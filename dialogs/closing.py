@@ -1,0 +1,172 @@
+"""The closing steps of an inventory document: terms, addresses, the review and the save."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from bot.chat import Param
+from dialogs.io import Control, Saved
+from dialogs.lines import MAX_ADDRESS, MAX_TERMS, LineItemsFlow, line_input
+from dialogs.parsing import AnswerError, parse_text
+from store.money import MoneyError, compute_line
+from store.services.addresses import address_line, company_address, contact_addresses
+from store.services.documents import DocumentDraft, DocumentError, LineDraft, create_document
+
+
+def _dec(value: object) -> Decimal | None:
+    return None if value in (None, "") else Decimal(str(value))
+
+
+class ClosingFlow(LineItemsFlow):
+    """Terms, delivery and billing addresses, review and save; the header is the subclass's."""
+
+    async def ask_terms(self) -> None:
+        self.io.say("closing_terms", current=self.fields.get("terms") or None)
+
+    async def take_terms(self) -> None:
+        if self.control is Control.SKIP:
+            self.fields["terms"] = ""
+        elif self.control is Control.OK:
+            self.fields.setdefault("terms", "")
+        else:
+            self.fields["terms"] = parse_text(self.io.text, max_len=MAX_TERMS, multiline=True)
+        self.accept()
+
+    async def _address_options(self) -> list[str]:
+        contact = self.fields.get("contact") or {}
+        if not contact.get("id"):
+            return []
+        return [address_line(a) for a in await contact_addresses(self.io.session, contact["id"])]
+
+    async def _default_delivery(self) -> str:
+        options = await self._address_options()
+        return options[0] if options else ""
+
+    async def _default_billing(self) -> str:
+        contact = self.fields.get("contact") or {}
+        if contact.get("id"):
+            for address in await contact_addresses(self.io.session, contact["id"]):
+                if address.is_fiscal:
+                    return address_line(address)
+        return await company_address(self.io.session)
+
+    async def ask_delivery(self) -> None:
+        default = await self._default_delivery()
+        options = await self._address_options()
+        self.io.say("closing_delivery", default=default or None, options=options)  # type: ignore[arg-type]
+
+    async def take_delivery(self) -> None:
+        self.fields["delivery"] = await self._address_answer(await self._default_delivery())
+        self.accept()
+
+    async def ask_billing(self) -> None:
+        default = await self._default_billing()
+        options = await self._address_options()
+        self.io.say("closing_billing", default=default or None, options=options)  # type: ignore[arg-type]
+
+    async def take_billing(self) -> None:
+        self.fields["billing"] = await self._address_answer(await self._default_billing())
+        self.accept()
+
+    async def _address_answer(self, default: str) -> str:
+        if self.control is Control.OK:
+            return default
+        if self.control is Control.SKIP:
+            return ""
+        text = self.io.text.strip()
+        options = await self._address_options()
+        if text.isdigit():
+            number = int(text)
+            if not 1 <= number <= len(options):
+                raise AnswerError("bad_address_number", {"max": len(options)})
+            return options[number - 1]
+        return parse_text(text, max_len=MAX_ADDRESS)
+
+    # --- review and save ----------------------------------------------------------------
+    def review_params(self) -> dict[str, Param]:
+        """Everything the review shows, with every line's amounts and the totals."""
+        lines: list[Param] = []
+        for number, line in enumerate(self.lines, 1):
+            amounts = compute_line(line_input(line))
+            lines.append(
+                {
+                    "number": number,
+                    "item": line["item_name"],
+                    "sku": line.get("sku", ""),
+                    "quantity": Decimal(line["quantity"]),
+                    "unit_price": Decimal(line["unit_price"]),
+                    "tax_name": line.get("tax_name"),
+                    "tax_rate": _dec(line.get("tax_rate")),
+                    "discount_percent": _dec(line.get("discount_percent")),
+                    "discount_amount": _dec(line.get("discount_amount")),
+                    "net": amounts.net,
+                    "tax": amounts.tax,
+                    "total": amounts.total,
+                }
+            )
+        return {
+            **self.header_params(),
+            "lines": lines,
+            "terms": self.fields.get("terms", ""),
+            "delivery": self.fields.get("delivery", ""),
+            "billing": self.fields.get("billing", ""),
+            **self._totals(),
+        }
+
+    def header_params(self) -> dict[str, Param]:
+        """The header fields the review shows (the subclass's own steps)."""
+        raise NotImplementedError
+
+    async def ask_review(self) -> None:
+        self.io.say(f"{self.wizard}_review", **self.review_params())
+
+    async def take_review(self) -> None:
+        raise AnswerError("review_hint", {"max": len(self.editable)})
+
+    def draft(self) -> DocumentDraft:
+        """The document to create from the collected fields."""
+        raise NotImplementedError
+
+    def line_drafts(self) -> list[LineDraft]:
+        """The collected lines as the document service takes them."""
+        return [
+            LineDraft(
+                item_name=line["item_name"],
+                sku=line.get("sku", ""),
+                product_id=line.get("product_id"),
+                service_id=line.get("service_id"),
+                quantity=Decimal(line["quantity"]),
+                unit_price=Decimal(line["unit_price"]),
+                tax_name=line.get("tax_name"),
+                tax_rate=_dec(line.get("tax_rate")),
+                discount_percent=_dec(line.get("discount_percent")),
+                discount_amount=_dec(line.get("discount_amount")),
+            )
+            for line in self.lines
+        ]
+
+    def idempotency_key(self) -> str:
+        """One key per dialog: a repeated or redelivered save finds the first record."""
+        row = self.row
+        return f"dialog:{row.room_id}:{row.user_id}:{row.thread_id}:{self.data.get('started')}"
+
+    async def save(self) -> bool:
+        """Create the document; on any failure stay at the review with the data intact."""
+        try:
+            async with self.io.session.begin_nested():
+                document, _ = await create_document(self.io.session, self.draft())
+        except (DocumentError, MoneyError, ValueError) as error:
+            self.io.say("dialog_save_failed", reason=str(error))
+            await self.ask(None)
+            return False
+        self.io.saved.append(
+            Saved(self.kind.value, document.id, document.number, document.contact_id)
+        )
+        return True
+
+    def date_field(self, name: str) -> dt.date | None:
+        """A stored ISO date field."""
+        value: Any = self.fields.get(name)
+        return dt.date.fromisoformat(value) if value else None

@@ -1,0 +1,223 @@
+"""The steps purchase orders and quotes share: line items, terms, addresses, review, save."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from sqlalchemy import select
+
+from bot.chat import Param
+from dialogs.flow import Flow
+from dialogs.io import Control
+from dialogs.parsing import (
+    AnswerError,
+    TaxOption,
+    parse_choice,
+    parse_discount,
+    parse_quantity,
+    parse_tax,
+    parse_text,
+    parse_unit_price,
+)
+from store.models import Product, Service, Tax
+from store.money import LineInput, MoneyError, compute_line, compute_totals
+from store.services.catalogue import search_items
+from store.text import fold
+from store.vocab import DocumentKind
+
+MAX_CHOICES = 10
+MAX_TERMS = 2000
+MAX_ADDRESS = 500
+Line = dict[str, Any]
+
+
+def _str(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _dec(value: object) -> Decimal | None:
+    return None if value in (None, "") else Decimal(str(value))
+
+
+def line_input(line: Line) -> LineInput:
+    """A stored line as the money rules read it."""
+    return LineInput(
+        quantity=Decimal(line["quantity"]),
+        unit_price=Decimal(line["unit_price"]),
+        tax_rate=_dec(line.get("tax_rate")),
+        discount_percent=_dec(line.get("discount_percent")),
+        discount_amount=_dec(line.get("discount_amount")),
+    )
+
+
+class LineItemsFlow(Flow):
+    """Line-item loop and the tail of an inventory document; subclasses add the header steps."""
+
+    kind: ClassVar[DocumentKind]
+
+    # --- line items -------------------------------------------------------------------
+    @property
+    def lines(self) -> list[Line]:
+        """The lines entered so far."""
+        return self.fields.setdefault("lines", [])  # type: ignore[no-any-return]
+
+    @property
+    def line(self) -> Line:
+        """The line being entered."""
+        return self.data.setdefault("line", {})  # type: ignore[no-any-return]
+
+    async def ask_item(self) -> None:
+        self.io.say(f"{self.wizard}_item", count=len(self.lines))
+
+    async def take_item(self) -> None:
+        if self.control is Control.DONE:
+            if not self.lines:
+                raise AnswerError("no_lines", {})
+            self.accept("done")
+        elif self.control is Control.REMOVE:
+            self._remove_line(self.io.number)
+        else:
+            await self._search_item(self.io.text)
+
+    def _remove_line(self, number: int | None) -> None:
+        if number is None or not 1 <= number <= len(self.lines):
+            raise AnswerError("bad_line_number", {"max": len(self.lines)})
+        removed = self.lines.pop(number - 1)
+        self.io.say("lines_removed", number=number, item=removed["item_name"], **self._totals())
+        self.accept("stay")
+
+    async def _search_item(self, text: str) -> None:
+        typed = parse_text(text, max_len=200)
+        found: list[Product | Service] = [
+            *await search_items(self.io.session, Product, typed, MAX_CHOICES),
+            *await search_items(self.io.session, Service, typed, MAX_CHOICES),
+        ]
+        exact = [item for item in found if fold(item.sku) == fold(typed)]
+        matches = exact or found
+        if not matches:
+            raise AnswerError("item_not_found", {"typed": typed})
+        if len(matches) == 1:
+            await self._start_line(matches[0])
+            self.accept("one")
+            return
+        self.data["choices"] = [self._choice(item) for item in matches[:MAX_CHOICES]]
+        self.accept("several")
+
+    @staticmethod
+    def _choice(item: Product | Service) -> dict[str, object]:
+        kind = "product" if isinstance(item, Product) else "service"
+        return {"kind": kind, "id": item.id, "name": item.name, "sku": item.sku}
+
+    async def _start_line(self, item: Product | Service) -> None:
+        tax = await self.io.session.get(Tax, item.tax_id) if item.tax_id else None
+        self.data["line"] = {
+            "item_name": item.name,
+            "sku": item.sku,
+            "product_id": item.id if isinstance(item, Product) else None,
+            "service_id": item.id if isinstance(item, Service) else None,
+            "catalogue_price": str(item.unit_price),
+            "default_tax": tax.name if tax else None,
+            "default_rate": str(tax.rate) if tax else None,
+        }
+
+    async def ask_item_pick(self) -> None:
+        self.io.say("lines_item_pick", choices=self.data.get("choices", []))
+
+    async def take_item_pick(self) -> None:
+        if self.control in (Control.DONE, Control.REMOVE):
+            await self.take_item()
+            return
+        choices: list[dict[str, Any]] = self.data.get("choices", [])
+        index = parse_choice(self.io.text, [f"{c['sku']} {c['name']}" for c in choices])
+        if index is None:
+            await self._search_item(self.io.text)
+            return
+        picked = choices[index]
+        item: Product | Service | None = (
+            await self.io.session.get(Product, picked["id"])
+            if picked["kind"] == "product"
+            else await self.io.session.get(Service, picked["id"])
+        )
+        if item is None:
+            raise AnswerError("item_not_found", {"typed": picked["name"]})
+        await self._start_line(item)
+        self.accept("one")
+
+    async def ask_quantity(self) -> None:
+        self.io.say("lines_quantity", item=self.line.get("item_name", ""))
+
+    async def take_quantity(self) -> None:
+        self.line["quantity"] = str(parse_quantity(self.io.text, self.io.locale))
+        self.accept()
+
+    async def ask_price(self) -> None:
+        self.io.say("lines_price", default=_dec(self.line.get("catalogue_price")))
+
+    async def take_price(self) -> None:
+        if self.control is Control.OK:
+            self.line["unit_price"] = self.line["catalogue_price"]
+        else:
+            self.line["unit_price"] = str(parse_unit_price(self.io.text, self.io.locale))
+        self.accept()
+
+    async def _tax_options(self) -> list[TaxOption]:
+        taxes = await self.io.session.scalars(select(Tax))
+        # Sorted here: SQLite keeps rates as text, where "4" sorts after "21".
+        ordered = sorted(taxes, key=lambda tax: (-tax.rate, tax.name))
+        return [TaxOption(tax.id, tax.name, tax.rate) for tax in ordered]
+
+    async def ask_tax(self) -> None:
+        options: list[Param] = [{"name": o.name, "rate": o.rate} for o in await self._tax_options()]
+        self.io.say("lines_tax", options=options, default=self.line.get("default_tax"))
+
+    async def take_tax(self) -> None:
+        if self.control is Control.OK:
+            self.line["tax_name"] = self.line.get("default_tax")
+            self.line["tax_rate"] = self.line.get("default_rate")
+        elif self.control is Control.SKIP:
+            self.line["tax_name"] = self.line["tax_rate"] = None
+        else:
+            option = parse_tax(self.io.text, await self._tax_options(), self.io.locale)
+            self.line["tax_name"] = option.name if option else None
+            self.line["tax_rate"] = str(option.rate) if option else None
+        self.accept()
+
+    async def ask_discount(self) -> None:
+        self.io.say("lines_discount")
+
+    async def take_discount(self) -> None:
+        percent: Decimal | None = None
+        amount: Decimal | None = None
+        if self.control is not Control.SKIP:
+            percent, amount = parse_discount(self.io.text, self.io.locale)
+        line = {**self.line, "discount_percent": _str(percent), "discount_amount": _str(amount)}
+        try:
+            amounts = compute_line(line_input(line))
+        except MoneyError as error:
+            raise AnswerError("bad_discount", {"reason": str(error)}) from error
+        kept = {k: v for k, v in line.items() if not k.startswith(("catalogue_", "default_"))}
+        self.lines.append(kept)
+        self.data.pop("line", None)
+        self.io.say(
+            "lines_added",
+            number=len(self.lines),
+            item=line["item_name"],
+            quantity=Decimal(line["quantity"]),
+            unit_price=Decimal(line["unit_price"]),
+            line_net=amounts.net,
+            line_tax=amounts.tax,
+            line_total=amounts.total,
+            **self._totals(),
+        )
+        self.accept()
+
+    def _totals(self) -> dict[str, Param]:
+        totals = compute_totals([line_input(line) for line in self.lines])
+        return {
+            "subtotal": totals.subtotal,
+            "discount_total": totals.discount_total,
+            "tax_total": totals.tax_total,
+            "total": totals.total,
+            "lines_count": len(self.lines),
+        }
