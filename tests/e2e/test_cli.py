@@ -14,7 +14,8 @@ from bot.cli import main
 from store.records import READERS
 from tests.databases import TestDatabase
 
-ENV_KEEP = ("PATH", "HOME", "LANG", "PYTHONPATH", "SYSTEMROOT")
+ENV_KEEP = ("PATH", "HOME", "LANG", "SYSTEMROOT")
+REPO = Path(__file__).resolve().parents[2]
 
 
 def run(
@@ -22,6 +23,8 @@ def run(
 ) -> subprocess.CompletedProcess[str]:
     """Run ``python -m bot ARGS`` with a clean environment (no stray CRMBOT_* settings)."""
     clean = {key: value for key, value in os.environ.items() if key in ENV_KEEP}
+    # This checkout's code, whatever copy of crmbot happens to be installed.
+    clean["PYTHONPATH"] = str(REPO)
     if db_url:
         clean["CRMBOT_DATABASE_URL"] = db_url
     clean.update(env)

@@ -36,6 +36,7 @@ from tests.fakes.rocketchat_http import (
     RateRule,
     api_middleware,
 )
+from tests.fakes.rocketchat_integrations import add_integration_routes
 from tests.fakes.rocketchat_model import (
     FakeFile,
     FakeRoom,
@@ -130,6 +131,7 @@ class FakeRocketChat(FaultKnobs):
         app[RATE_LIMITER_KEY] = self.rate_limiter
         app[FAULTS_KEY] = self.faults
         add_room_routes(app)
+        add_integration_routes(app)
         add_chat_routes(app)
         add_file_routes(app)
         self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)

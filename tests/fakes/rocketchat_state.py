@@ -37,6 +37,7 @@ class FakeState:
         self.messages_by_id: dict[str, StoredMessage] = {}
         self.uploads: dict[str, StoredUpload] = {}
         self.integrations: list[OutgoingIntegration] = []
+        self.integration_names: dict[str, str] = {}
         self.listeners: list[SaveListener] = []
         # Settings the routes consult; defaults are Rocket.Chat's (§2.4, §5).
         self.threads_enabled = True
