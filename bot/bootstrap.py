@@ -17,9 +17,11 @@ from bot.render import Renderer
 from bot.routing import Command
 from bot.settings import Settings
 from bot.storage import SchemaMissingError, Store, open_store
+from dialogs.case import CASE
 from dialogs.engine import DialogEngine
 from dialogs.flow import WizardSpec
 from dialogs.purchase import PURCHASE
+from dialogs.quote import QUOTE
 from store.types import utcnow
 
 __all__ = ["ChatApp", "SchemaMissingError", "Store", "build_chat", "chat_config", "open_store"]
@@ -75,7 +77,11 @@ def build_chat(
     return ChatApp(inbox, notifier, renderer)
 
 
-WIZARDS: dict[Command, WizardSpec] = {Command.ADD_PURCHASE: PURCHASE}
+WIZARDS: dict[Command, WizardSpec] = {
+    Command.ADD_PURCHASE: PURCHASE,
+    Command.ADD_QUOTE: QUOTE,
+    Command.ADD_CASE: CASE,
+}
 
 
 def command_table() -> dict[Command, CommandHandler]:

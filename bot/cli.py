@@ -39,6 +39,18 @@ def build_parser() -> argparse.ArgumentParser:
         "upgrade", help="create or migrate the schema"
     )
     commands.add_parser("demo-data", help="load the demo data set (idempotent)")
+    commands.add_parser("serve", help="the production server: webhooks, health, metrics")
+
+    rocketchat = commands.add_parser("rocketchat", help="connect to Rocket.Chat")
+    rc_commands = rocketchat.add_subparsers(dest="rc_command", required=True, parser_class=_Parser)
+    setup = rc_commands.add_parser("setup", help="create the outgoing webhooks, check the bot")
+    setup.add_argument("--admin-user", required=True, help="a Rocket.Chat admin's username")
+    setup.add_argument(
+        "--admin-password", help="the admin's password (default: asked, or CRMBOT_ADMIN_PASSWORD)"
+    )
+    setup.add_argument(
+        "--webhook-url", help="where Rocket.Chat reaches crmbot (default: from CRMBOT_HTTP_*)"
+    )
 
     shell = commands.add_parser("shell", help="terminal chat: reads lines from stdin")
     shell.add_argument("--demo", action="store_true", help="create the schema and demo data once")
@@ -95,6 +107,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; every expected failure is one line on stderr, never a traceback."""
     try:
         args = build_parser().parse_args(argv)
+        if args.command == "serve":
+            # run_app owns its event loop and signal handling: it cannot run in asyncio.run.
+            from bot import cli_serve
+
+            return cli_serve.serve(load_settings())
+        if args.command == "rocketchat":
+            # Synchronous HTTP client: no event loop needed for a one-shot admin command.
+            from bot import cli_rocketchat
+
+            return cli_rocketchat.setup(load_settings(), args)
         return asyncio.run(_dispatch(args))
     except (UsageError, cli_store.InputError) as exc:
         print(f"crmbot: {exc}", file=sys.stderr)

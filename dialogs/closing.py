@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+
+from sqlalchemy.exc import IntegrityError
 
 from bot.chat import Param
 from dialogs.io import Control, Saved
@@ -19,6 +22,16 @@ def _dec(value: object) -> Decimal | None:
     return None if value in (None, "") else Decimal(str(value))
 
 
+@dataclass(frozen=True, slots=True)
+class SaveProblem:
+    """Why a save could not happen: a reason code, the record named, the step that fixes it."""
+
+    reason: str  # vendor_gone, contact_gone, invalid, conflict
+    name: str = ""
+    detail: str = ""
+    step: int | None = None  # the ``editar n`` that fixes it
+
+
 class ClosingFlow(LineItemsFlow):
     """Terms, delivery and billing addresses, review and save; the header is the subclass's."""
 
@@ -29,7 +42,8 @@ class ClosingFlow(LineItemsFlow):
         if self.control is Control.SKIP:
             self.fields["terms"] = ""
         elif self.control is Control.OK:
-            self.fields.setdefault("terms", "")
+            if not self.fields.get("terms"):
+                raise AnswerError("no_default", {})
         else:
             self.fields["terms"] = parse_text(self.io.text, max_len=MAX_TERMS, multiline=True)
         self.accept()
@@ -72,6 +86,8 @@ class ClosingFlow(LineItemsFlow):
 
     async def _address_answer(self, default: str) -> str:
         if self.control is Control.OK:
+            if not default:
+                raise AnswerError("no_default", {})
             return default
         if self.control is Control.SKIP:
             return ""
@@ -147,18 +163,30 @@ class ClosingFlow(LineItemsFlow):
             for line in self.lines
         ]
 
-    def idempotency_key(self) -> str:
-        """One key per dialog: a repeated or redelivered save finds the first record."""
-        row = self.row
-        return f"dialog:{row.room_id}:{row.user_id}:{row.thread_id}:{self.data.get('started')}"
+    async def save_problem(self) -> SaveProblem | None:
+        """Why the record cannot be saved now (e.g. a chosen row was deleted), or None."""
+        return None
 
     async def save(self) -> bool:
         """Create the document; on any failure stay at the review with the data intact."""
-        try:
-            async with self.io.session.begin_nested():
-                document, _ = await create_document(self.io.session, self.draft())
-        except (DocumentError, MoneyError, ValueError) as error:
-            self.io.say("dialog_save_failed", reason=str(error))
+        problem = await self.save_problem()
+        if problem is None:
+            try:
+                async with self.io.session.begin_nested():
+                    document, _ = await create_document(self.io.session, self.draft())
+            except (DocumentError, MoneyError, ValueError) as error:
+                problem = SaveProblem("invalid", detail=str(error))
+            except IntegrityError as error:
+                # A row the draft points at vanished between the check and the insert.
+                problem = SaveProblem("conflict", detail=str(error.orig))
+        if problem is not None:
+            self.io.say(
+                "dialog_save_failed",
+                reason=problem.reason,
+                name=problem.name,
+                detail=problem.detail,
+                step=problem.step,
+            )
             await self.ask(None)
             return False
         self.io.saved.append(

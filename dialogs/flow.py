@@ -9,6 +9,7 @@ the engine's memory does not grow with the number of open dialogs.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -86,10 +87,13 @@ class Flow:
     @classmethod
     def build_machine(cls) -> AsyncMachine:
         """The one shared machine of this wizard definition."""
+        # Text typed at the review goes to ``take_review`` (which says what the review takes);
+        # with no transition from the review, transitions would raise MachineError instead.
+        at_review = {"trigger": TRIGGER_ANSWER, "source": str(cls.review), "dest": None}
         return AsyncMachine(
             model=None,
             states=[{"name": s.value, "on_enter": "ask"} for s in cls.states],
-            transitions=cls.transitions,
+            transitions=[*cls.transitions, {**at_review, "conditions": ["accepted"]}],
             initial=cls.initial,
             auto_transitions=False,
             send_event=True,
@@ -196,6 +200,8 @@ class Flow:
             self.io.say("dialog_bad_edit", max=len(self.editable))
             await self.ask(None)
             return
+        # ``atras`` from the revisited step goes back to the review, as it was.
+        self.push_history(self.state, self.snapshot())
         self.data["return_to_review"] = True
         self.state = self.editable[number - 1]
         await self.ask(None)
@@ -203,6 +209,13 @@ class Flow:
     async def save(self) -> bool:
         """Create the record at the review; False leaves the dialog at the review."""
         raise NotImplementedError
+
+    def idempotency_key(self) -> str:
+        """One key per dialog: a repeated or redelivered save finds the first record."""
+        row = self.row
+        opened = f"{row.room_id}\0{row.user_id}\0{row.thread_id}\0{self.data.get('started')}"
+        # Hashed: Rocket.Chat ids and the start time together can pass the column's 100 chars.
+        return "dialog:" + hashlib.sha256(opened.encode()).hexdigest()
 
     def save_row(self) -> None:
         """Write the data back to the session row."""

@@ -5,19 +5,23 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import string
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import ColumnElement, Select, func, insert, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from store.models import Outbox, ProcessedMessage
 from store.types import utcnow
 
 _ID_ALPHABET = string.ascii_letters + string.digits
 CLAIM_SECONDS = 60
+DEAD_PREFIX = "dead: "
+# pg_advisory_xact_lock key serialising outbox claims across processes ("crmbot" in ASCII).
+CLAIM_LOCK_KEY = 0x63726D626F74
 
 
 def new_message_id() -> str:
@@ -80,32 +84,62 @@ async def enqueue(session: AsyncSession, items: Sequence[OutboxItem]) -> list[st
     return ids
 
 
+def _claimable(now: dt.datetime, exclude_rooms: Collection[str]) -> Select[Outbox]:
+    """Unsent, unclaimed rows whose room has no earlier row claimed by anyone, oldest first."""
+    earlier = aliased(Outbox)
+    room_busy = (
+        select(earlier.seq)
+        .where(
+            earlier.room_id == Outbox.room_id,
+            earlier.seq < Outbox.seq,
+            earlier.sent_at.is_(None),
+            earlier.claimed_until >= now,
+        )
+        .exists()
+    )
+    query = select(Outbox).where(
+        Outbox.sent_at.is_(None),
+        or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now),
+        ~room_busy,
+    )
+    if exclude_rooms:
+        query = query.where(Outbox.room_id.not_in(list(exclude_rooms)))
+    return query.order_by(Outbox.seq)
+
+
 async def claim_pending(
-    session: AsyncSession, worker: str, limit: int = 100, now: dt.datetime | None = None
+    session: AsyncSession,
+    worker: str,
+    limit: int = 100,
+    now: dt.datetime | None = None,
+    *,
+    exclude_rooms: Collection[str] = (),
+    claim_seconds: float = CLAIM_SECONDS,
 ) -> list[Outbox]:
     """Claim up to ``limit`` unsent rows, oldest first, for ``worker``.
 
-    A claim expires after CLAIM_SECONDS, so rows held by a process that died go out
-    through another. PostgreSQL skips rows another worker holds locked right now.
+    A row is claimable only while no earlier unsent row of its room is claimed, so each
+    room's messages go out in order even with several workers. A claim expires after
+    ``claim_seconds``: rows held by a process that died go out through another.
+    ``exclude_rooms`` are rooms this worker saw fail in the current pass.
     """
     now = now or utcnow()
-    query = (
-        select(Outbox)
-        .where(
-            Outbox.sent_at.is_(None),
-            or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now),
-        )
-        .order_by(Outbox.seq)
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        # Claims are serialised. SKIP LOCKED alone would let a worker skip a room's earlier
+        # row while another worker is claiming it and take a later row of the same room.
+        # (SQLite needs nothing: BEGIN IMMEDIATE already makes one writer at a time.)
+        await session.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK_KEY)))
+    query = _claimable(now, exclude_rooms).limit(limit)
+    if postgres:
+        query = query.with_for_update(skip_locked=True, of=Outbox)
     rows = list(await session.scalars(query))
     if rows:
+        until = now + dt.timedelta(seconds=claim_seconds)
         await session.execute(
             update(Outbox)
             .where(Outbox.seq.in_([row.seq for row in rows]))
-            .values(claimed_by=worker, claimed_until=now + dt.timedelta(seconds=CLAIM_SECONDS))
+            .values(claimed_by=worker, claimed_until=until)
         )
     return rows
 
@@ -118,11 +152,16 @@ async def mark_sent(session: AsyncSession, seqs: Sequence[int]) -> None:
         )
 
 
-async def release(session: AsyncSession, seq: int, error: str) -> None:
+def _held_by(worker: str | None) -> ColumnElement[bool]:
+    # A claim that expired may belong to another worker by now: never touch theirs.
+    return true() if worker is None else Outbox.claimed_by == worker
+
+
+async def release(session: AsyncSession, seq: int, error: str, worker: str | None = None) -> None:
     """Give a failed row back for a later attempt, remembering why it failed."""
     await session.execute(
         update(Outbox)
-        .where(Outbox.seq == seq)
+        .where(Outbox.seq == seq, _held_by(worker))
         .values(
             claimed_by=None,
             claimed_until=None,
@@ -130,3 +169,52 @@ async def release(session: AsyncSession, seq: int, error: str) -> None:
             last_error=error[:500],
         )
     )
+
+
+async def unclaim(session: AsyncSession, seqs: Sequence[int], worker: str) -> None:
+    """Give back rows that were not tried (their room is waiting), without counting it."""
+    if seqs:
+        await session.execute(
+            update(Outbox)
+            .where(Outbox.seq.in_(list(seqs)), _held_by(worker))
+            .values(claimed_by=None, claimed_until=None)
+        )
+
+
+async def mark_failed(session: AsyncSession, seq: int, error: str) -> None:
+    """Dead-letter a row the chat will never accept: it leaves the queue, the reason stays.
+
+    Dead rows are ``sent_at`` set with ``last_error`` starting with DEAD_PREFIX (no column
+    of their own yet), so the room's later messages are no longer held behind them.
+    """
+    await session.execute(
+        update(Outbox)
+        .where(Outbox.seq == seq)
+        .values(
+            sent_at=utcnow(),
+            claimed_until=None,
+            attempts=Outbox.attempts + 1,
+            last_error=(DEAD_PREFIX + error)[:500],
+        )
+    )
+
+
+def is_dead(row: Outbox) -> bool:
+    """Whether ``row`` was dead-lettered rather than delivered."""
+    return row.sent_at is not None and row.last_error.startswith(DEAD_PREFIX)
+
+
+async def depth(session: AsyncSession) -> int:
+    """How many rows wait to be sent (for /metrics)."""
+    query = select(func.count()).select_from(Outbox).where(Outbox.sent_at.is_(None))
+    return int(await session.scalar(query) or 0)
+
+
+async def oldest_age(session: AsyncSession, now: dt.datetime | None = None) -> float:
+    """Seconds the oldest unsent row has waited; 0.0 when nothing waits (for /metrics)."""
+    oldest = await session.scalar(
+        select(func.min(Outbox.created_at)).where(Outbox.sent_at.is_(None))
+    )
+    if oldest is None:
+        return 0.0
+    return max(((now or utcnow()) - oldest).total_seconds(), 0.0)

@@ -1,0 +1,57 @@
+"""Owns `crmbot serve`: checks the required settings, then runs the server until SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+from aiohttp import web
+
+from bot.server import TransportFactory, build_app, rocketchat_transport
+from bot.settings import Settings, SettingsError
+
+log = logging.getLogger("crmbot.serve")
+
+REQUIRED = ("rocketchat_url", "rocketchat_user_id", "rocketchat_token", "webhook_token")
+# Rocket.Chat waits 20 s for a webhook answer (ROCKETCHAT.md §1.2): in-flight requests get
+# that long, and a little more, to finish before a shutdown cuts them.
+SHUTDOWN_TIMEOUT = 25.0
+
+
+def serve(settings: Settings, *, transport_factory: TransportFactory = rocketchat_transport) -> int:
+    """Run the server in the foreground; SIGINT or SIGTERM shut it down gracefully."""
+    settings.require(*REQUIRED)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # Bound before anything opens: a busy port is reported as such, before the database is
+    # touched, instead of surfacing from run_app looking like any other OSError.
+    sock = listen(settings.http_host, settings.http_port)
+    app = build_app(settings, transport_factory=transport_factory)
+    url = f"http://{settings.http_host}:{settings.http_port}"
+
+    def announce(*_lines: object) -> None:
+        # run_app calls this once the socket serves: the line operators and tests wait for.
+        log.info("listening on %s", url)
+
+    web.run_app(
+        app,
+        sock=sock,
+        access_log=None,
+        print=announce,
+        shutdown_timeout=SHUTDOWN_TIMEOUT,
+    )
+    log.info("stopped")
+    return 0
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host``:``port``, or a one-line `SettingsError`."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family, backlog=128)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise SettingsError(
+            f"CRMBOT_HTTP_HOST/CRMBOT_HTTP_PORT: cannot listen on {host}:{port}: {reason}"
+        ) from exc
