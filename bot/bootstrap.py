@@ -53,6 +53,7 @@ def chat_config(settings: Settings) -> ChatConfig:
         timezone=settings.timezone,
         default_role=settings.default_role,
         dialog_timeout_min=settings.dialog_timeout_min,
+        max_file_mb=settings.max_file_mb,
     )
 
 

@@ -48,6 +48,9 @@ class FileRef:
     mime_type: str = "application/octet-stream"
     size: int | None = None
     url: str = ""
+    # Set once the bytes are in the file store (content address), or why they are not.
+    sha256: str = ""
+    refused: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.commands.base import ChatConfig, CommandHandler, Ctx
+from bot.commands.files import handle_file
 from bot.inbox import Turn
 from bot.permissions import Action
 from bot.routing import Command, Unknown, match_command, strip_address
@@ -51,6 +52,14 @@ class Pipeline:
             await role_of(turn.session, incoming.user.username) or self._config.default_role
         )
         ctx = Ctx(turn=turn, role=role, config=self._config, now=self._clock(), text=text)
+        if incoming.file is not None:
+            # A file in a room is stored for its contact whether or not the bot was
+            # addressed; someone the CRM does not know gets nothing stored and no answer.
+            if role == "none":
+                turn.ignored = True
+            else:
+                await handle_file(ctx, self._config.max_file_mb)
+            return
         if self._dialogs is not None and await self._dialogs.handle(ctx, addressed):
             return
         if not addressed:

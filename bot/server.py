@@ -16,6 +16,7 @@ from sqlalchemy import func, select, text
 
 from bot.bootstrap import ChatApp, build_chat, chat_config
 from bot.chat import ChatTransport, Incoming
+from bot.file_intake import FileIntake, FileSource
 from bot.metrics import Metrics, OutboxStats, metrics_handler
 from bot.settings import Settings
 from bot.storage import Store, open_store
@@ -70,7 +71,7 @@ def build_app(
     app.cleanup_ctx.append(_chat_ctx)
 
     async def accept(incoming: Incoming) -> object:
-        return await app[CHAT_KEY].inbox.submit(incoming)
+        return await app[CHAT_KEY].inbox.submit(await _with_file(app, incoming))
 
     async def ping() -> None:
         async with app[STORE_KEY].engine.connect() as connection:
@@ -91,6 +92,20 @@ def build_app(
     app.router.add_get("/healthz", health_handler(ping))
     app.router.add_get("/metrics", metrics_handler(metrics))
     return app
+
+
+async def _with_file(app: web.Application, incoming: Incoming) -> Incoming:
+    """Files are fetched into the store before the message is queued (bot.file_intake)."""
+    transport = app[TRANSPORT_KEY]
+    if not isinstance(transport, FileSource):
+        return incoming  # a transport that cannot fetch files (tests, the shell)
+    from bot.transport.rocketchat import FileTooLargeError
+
+    settings = app[SETTINGS_KEY]
+    intake = FileIntake(
+        transport, app[STORE_KEY].files, settings.max_file_bytes, (FileTooLargeError,)
+    )
+    return await intake.prepare(incoming)
 
 
 async def outbox_stats(store: Store) -> OutboxStats:

@@ -56,7 +56,7 @@ def parse_delivery(body: Mapping[str, object]) -> Delivery:
         text=_optional(body, "text"),
         # `fileUploaded` has no top-level `tmid`; its message document still knows the thread.
         thread_id=_optional(body, "tmid") or _optional(message, "tmid"),
-        file=_file(message),
+        file=file_of(message),
     )
     return Delivery(incoming, edited=bool(body.get("isEdited")))
 
@@ -90,7 +90,8 @@ def _room(body: Mapping[str, object], room: Mapping[str, object]) -> RoomRef:
     return RoomRef(id=_required(body, "channel_id"), name=name, kind=kind)
 
 
-def _file(message: Mapping[str, object]) -> FileRef | None:
+def file_of(message: Mapping[str, object]) -> FileRef | None:
+    """The first file of a stored message document (`fileUploaded` body or chat.getMessage)."""
     document = _object(message, "file")  # `files[0]`, kept for older integrations (§5)
     if not document:
         return None

@@ -26,6 +26,7 @@ class ChatConfig:
     default_role: str = "none"
     dialog_timeout_min: int = 30
     page_size: int = 10
+    max_file_mb: int = 25
 
 
 @dataclass(slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Self
 
@@ -97,6 +98,20 @@ class RocketChatTransport:
                 await self._refused(message.msg_id, answer)
 
         await self._rest.retrying(f"sending {message.msg_id}", attempt)
+
+    async def get_message(self, msg_id: str) -> Mapping[str, object] | None:
+        """The stored message (with ``file``/``files``/``attachments``, §5), None if absent."""
+
+        async def attempt() -> Mapping[str, object] | None:
+            answer = await self._rest.call("GET", "chat.getMessage", params={"msgId": msg_id})
+            if answer.status == 400:  # not found, or not visible to the bot (§2.4)
+                return None
+            if not answer.ok:
+                raise Unreachable(f"chat.getMessage: HTTP {answer.status}", reached=True)
+            message = answer.body.get("message")
+            return message if isinstance(message, Mapping) else None
+
+        return await self._rest.retrying(f"reading {msg_id}", attempt)
 
     async def _exists(self, msg_id: str) -> bool:
         answer = await self._rest.call("GET", "chat.getMessage", params={"msgId": msg_id})
