@@ -7,7 +7,8 @@ from bot.commands.base import CommandHandler, Ctx
 from bot.commands.detail import show_number
 from bot.commands.notify import notify_contact_rooms
 from bot.permissions import Action, allowed
-from bot.routing import Command, Route, match_control
+from bot.routing import Command, Route, fold, match_control
+from bot.routing.words import COMMAND_WORDS
 from dialogs.engine import DialogEngine
 from dialogs.flow import WizardSpec
 from dialogs.io import Control, DialogIO
@@ -18,6 +19,15 @@ class DialogRunner:
 
     def __init__(self, engine: DialogEngine) -> None:
         self._engine = engine
+        # The phrases that open a wizard, folded (filled by ``wizard_commands``): typed inside
+        # an open dialog they remind the user of it instead of becoming an answer.
+        self._openers: dict[str, WizardSpec] = {}
+
+    def register(self, specs: dict[Command, WizardSpec]) -> None:
+        """Know the commands that open wizards (both languages' phrases)."""
+        for command, spec in specs.items():
+            words = COMMAND_WORDS[command]
+            self._openers.update((fold(phrase), spec) for phrase in (*words.es, *words.en))
 
     def _io(self, ctx: Ctx) -> DialogIO:
         matched = match_control(ctx.text)
@@ -38,7 +48,9 @@ class DialogRunner:
     async def handle(self, ctx: Ctx, addressed: bool) -> bool:
         """Give the message to the user's open dialog here, if there is one."""
         io = self._io(ctx)
-        consumed = await self._engine.handle(io)
+        # A plain lookup, not match_command: its suggestions cost more than a whole step.
+        opening = self._openers.get(fold(ctx.text))
+        consumed = await self._engine.handle(io, starting=opening.name if opening else None)
         if consumed:
             await self._flush(ctx, io)
         return consumed
@@ -80,4 +92,5 @@ def wizard_commands(
     runner: DialogRunner, specs: dict[Command, WizardSpec]
 ) -> dict[Command, CommandHandler]:
     """``agregar compra`` and friends, each opening its wizard."""
+    runner.register(specs)
     return {command: runner.starter(spec) for command, spec in specs.items()}

@@ -13,8 +13,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
-from urllib.parse import quote
 from typing import Protocol, runtime_checkable
+from urllib.parse import quote
 
 from bot.chat import FileRef, Incoming
 from store.filestore import FileStore

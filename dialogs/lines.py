@@ -21,12 +21,20 @@ from dialogs.parsing import (
     parse_unit_price,
 )
 from store.models import Product, Service, Tax
-from store.money import LineInput, MoneyError, compute_line, compute_totals
+from store.money import (
+    MAX_AMOUNT,
+    LineAmounts,
+    LineInput,
+    MoneyError,
+    compute_line,
+    compute_totals,
+)
 from store.services.catalogue import search_items
 from store.text import fold
 from store.vocab import DocumentKind
 
 MAX_CHOICES = 10
+MAX_SHOWN = 40  # how much of a refused answer is echoed back
 MAX_TERMS = 2000
 MAX_ADDRESS = 500
 Line = dict[str, Any]
@@ -49,6 +57,20 @@ def line_input(line: Line) -> LineInput:
         discount_percent=_dec(line.get("discount_percent")),
         discount_amount=_dec(line.get("discount_amount")),
     )
+
+
+def _line_amounts(line: Line, typed: str) -> LineAmounts:
+    """The line's amounts, or the AnswerError saying why the discount cannot apply."""
+    try:
+        gross = compute_line(line_input({**line, "discount_amount": None})).gross
+        amount = _dec(line.get("discount_amount"))
+        if amount is not None and amount > gross:
+            shown = " ".join(typed.split())[:MAX_SHOWN]
+            raise AnswerError("discount_over_gross", {"typed": shown, "gross": gross})
+        return compute_line(line_input(line))
+    except MoneyError as error:
+        # Quantity × price (plus tax) beyond what the CRM stores: only `atras` can fix it.
+        raise AnswerError("line_too_large", {"max": MAX_AMOUNT}) from error
 
 
 class LineItemsFlow(Flow):
@@ -107,7 +129,13 @@ class LineItemsFlow(Flow):
     @staticmethod
     def _choice(item: Product | Service) -> dict[str, object]:
         kind = "product" if isinstance(item, Product) else "service"
-        return {"kind": kind, "id": item.id, "name": item.name, "sku": item.sku}
+        return {
+            "kind": kind,
+            "id": item.id,
+            "name": item.name,
+            "sku": item.sku,
+            "price": str(item.unit_price),
+        }
 
     async def _start_line(self, item: Product | Service) -> None:
         tax = await self.io.session.get(Tax, item.tax_id) if item.tax_id else None
@@ -122,7 +150,11 @@ class LineItemsFlow(Flow):
         }
 
     async def ask_item_pick(self) -> None:
-        self.io.say("lines_item_pick", choices=self.data.get("choices", []))
+        choices: list[Param] = [
+            {"name": c["name"], "sku": c["sku"], "price": _dec(c.get("price"))}
+            for c in self.data.get("choices", [])
+        ]
+        self.io.say("lines_item_pick", choices=choices, currency=self.io.currency)
 
     async def take_item_pick(self) -> None:
         if self.control in (Control.DONE, Control.REMOVE):
@@ -152,7 +184,8 @@ class LineItemsFlow(Flow):
         self.accept()
 
     async def ask_price(self) -> None:
-        self.io.say("lines_price", default=_dec(self.line.get("catalogue_price")))
+        default = _dec(self.line.get("catalogue_price"))
+        self.io.say("lines_price", default=default, currency=self.io.currency)
 
     async def take_price(self) -> None:
         if self.control is Control.OK:
@@ -173,6 +206,8 @@ class LineItemsFlow(Flow):
 
     async def take_tax(self) -> None:
         if self.control is Control.OK:
+            if not self.line.get("default_tax"):
+                raise AnswerError("no_default", {})
             self.line["tax_name"] = self.line.get("default_tax")
             self.line["tax_rate"] = self.line.get("default_rate")
         elif self.control is Control.SKIP:
@@ -192,10 +227,7 @@ class LineItemsFlow(Flow):
         if self.control is not Control.SKIP:
             percent, amount = parse_discount(self.io.text, self.io.locale)
         line = {**self.line, "discount_percent": _str(percent), "discount_amount": _str(amount)}
-        try:
-            amounts = compute_line(line_input(line))
-        except MoneyError as error:
-            raise AnswerError("bad_discount", {"reason": str(error)}) from error
+        amounts = _line_amounts(line, self.io.text)
         kept = {k: v for k, v in line.items() if not k.startswith(("catalogue_", "default_"))}
         self.lines.append(kept)
         self.data.pop("line", None)
@@ -203,8 +235,13 @@ class LineItemsFlow(Flow):
             "lines_added",
             number=len(self.lines),
             item=line["item_name"],
+            sku=line.get("sku", ""),
             quantity=Decimal(line["quantity"]),
             unit_price=Decimal(line["unit_price"]),
+            tax_name=line.get("tax_name"),
+            tax_rate=_dec(line.get("tax_rate")),
+            discount_percent=percent,
+            discount_amount=amount,
             line_net=amounts.net,
             line_tax=amounts.tax,
             line_total=amounts.total,
@@ -220,4 +257,5 @@ class LineItemsFlow(Flow):
             "tax_total": totals.tax_total,
             "total": totals.total,
             "lines_count": len(self.lines),
+            "currency": self.io.currency,  # named where a price has more than 2 decimals
         }

@@ -6,10 +6,11 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from bot.chat import Param
-from dialogs.closing import ClosingFlow
+from dialogs.closing import ClosingFlow, SaveProblem
 from dialogs.flow import WizardSpec, back_to_review, step
 from dialogs.io import Control
 from dialogs.parsing import AnswerError, parse_choice, parse_date, parse_text
+from store.models import Contact, Vendor
 from store.services.catalogue import VendorData, search_vendors, upsert_vendor
 from store.services.contacts import search_contacts
 from store.services.documents import DocumentDraft
@@ -143,7 +144,7 @@ class PurchaseFlow(ClosingFlow):
 
     async def take_vendor_pick(self) -> None:
         choices: list[dict[str, Any]] = self.data.get("choices", [])
-        index = parse_choice(self.io.text, [c["name"] for c in choices])
+        index = _pick(self.io.text, [c["name"] for c in choices])
         if index is None:
             await self.take_vendor()
             return
@@ -190,7 +191,7 @@ class PurchaseFlow(ClosingFlow):
 
     async def take_contact_pick(self) -> None:
         choices: list[dict[str, Any]] = self.data.get("choices", [])
-        index = parse_choice(self.io.text, [c["name"] for c in choices])
+        index = _pick(self.io.text, [c["name"] for c in choices])
         if index is None:
             await self.take_contact()
             return
@@ -242,6 +243,16 @@ class PurchaseFlow(ClosingFlow):
             "status": label(PO_STATUS, status, self.io.locale),
         }
 
+    async def save_problem(self) -> SaveProblem | None:
+        vendor, contact = self.fields.get("vendor") or {}, self.fields.get("contact") or {}
+        if not vendor.get("id") or await self.io.session.get(Vendor, vendor["id"]) is None:
+            step = self.editable.index(S.VENDOR) + 1
+            return SaveProblem("vendor_gone", vendor.get("name", ""), step=step)
+        if not contact.get("id") or await self.io.session.get(Contact, contact["id"]) is None:
+            step = self.editable.index(S.CONTACT) + 1
+            return SaveProblem("contact_gone", contact.get("name", ""), step=step)
+        return None
+
     def draft(self) -> DocumentDraft:
         return DocumentDraft(
             kind=DocumentKind.PURCHASE_ORDER,
@@ -258,6 +269,14 @@ class PurchaseFlow(ClosingFlow):
             created_by=self.io.incoming.user.username,
             idempotency_key=self.idempotency_key(),
         )
+
+
+def _pick(text: str, names: list[str]) -> int | None:
+    """The chosen index; None for text to search again; a number off the list is an error."""
+    index = parse_choice(text, names)
+    if index is None and text.strip().isdigit():
+        raise AnswerError("bad_choice", {"max": len(names)})
+    return index
 
 
 def _contact(contact: Any) -> dict[str, object]:
