@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.chat import ChatTransport
-from bot.commands import changes, contacts, listing
+from bot.commands import changes, contacts, listing, send
 from bot.commands.base import ChatConfig, CommandHandler
 from bot.dialog_runner import DialogRunner, wizard_commands
 from bot.inbox import Inbox
+from bot.mail.outbound import parse_relay_url
+from bot.mail.sender import DocumentSender, FilePoster, SenderConfig
 from bot.notifier import Notifier
 from bot.pipeline import Pipeline
 from bot.render import Renderer
 from bot.routing import Command
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.storage import SchemaMissingError, Store, open_store
 from dialogs.case import CASE
 from dialogs.engine import DialogEngine
@@ -34,6 +36,8 @@ class ChatApp:
     inbox: Inbox
     notifier: Notifier
     renderer: Renderer
+    # The `enviar` worker, when outbound mail is set up; started by servers, drained by the shell.
+    sender: DocumentSender | None = None
 
     def start(self) -> None:
         """Start the writer (the notifier is started by servers, drained by the shell)."""
@@ -42,6 +46,8 @@ class ChatApp:
     async def stop(self) -> None:
         """Finish queued messages, then stop delivering."""
         await self.inbox.stop()
+        if self.sender is not None:
+            await self.sender.stop()
         await self.notifier.stop()
 
 
@@ -57,6 +63,17 @@ def chat_config(settings: Settings) -> ChatConfig:
     )
 
 
+def sender_config(settings: Settings) -> SenderConfig | None:
+    """The `enviar` worker's settings; None while CRMBOT_SMTP_RELAY_URL is unset."""
+    if settings.smtp_relay_url is None:
+        return None
+    try:
+        relay = parse_relay_url(settings.smtp_relay_url.get_secret_value())
+    except ValueError as exc:  # the URL itself is never shown: it may hold a password
+        raise SettingsError(f"CRMBOT_SMTP_RELAY_URL: {exc}") from exc
+    return SenderConfig(relay=relay, mail_domain=settings.mail_domain)
+
+
 def build_chat(
     store: Store,
     transport: ChatTransport,
@@ -65,17 +82,32 @@ def build_chat(
     locale: str,
     fixed_role: str | None = None,
     clock: Callable[[], datetime] = utcnow,
+    sender: SenderConfig | None = None,
 ) -> ChatApp:
-    """Wire the pipeline, inbox, renderer and notifier over ``store`` and ``transport``."""
+    """Wire the pipeline, inbox, renderer and notifier over ``store`` and ``transport``;
+    with ``sender``, the worker that emails documents too (`enviar` works only then)."""
     renderer = Renderer(default_locale=locale, currency=config.currency, timezone=config.timezone)
     notifier = Notifier(store.sessions, transport, renderer.render)
+    documents = None
+    if sender is not None:
+        poster = transport if isinstance(transport, FilePoster) else None
+        documents = DocumentSender(
+            store.sessions, store.files, sender, poster=poster, on_queued=notifier.wake
+        )
+    config = replace(config, outbound_mail=documents is not None)
     runner = DialogRunner(
         DialogEngine(list(WIZARDS.values()), timeout_min=config.dialog_timeout_min)
     )
     commands = {**command_table(), **wizard_commands(runner, WIZARDS)}
     pipeline = Pipeline(config, commands, dialogs=runner, fixed_role=fixed_role, clock=clock)
-    inbox = Inbox(store.sessions, pipeline, locale=locale, on_commit=notifier.wake)
-    return ChatApp(inbox, notifier, renderer)
+
+    def committed() -> None:
+        notifier.wake()
+        if documents is not None:
+            documents.wake()  # an `enviar` in the batch recorded a job
+
+    inbox = Inbox(store.sessions, pipeline, locale=locale, on_commit=committed)
+    return ChatApp(inbox, notifier, renderer, documents)
 
 
 WIZARDS: dict[Command, WizardSpec] = {
@@ -87,4 +119,4 @@ WIZARDS: dict[Command, WizardSpec] = {
 
 def command_table() -> dict[Command, CommandHandler]:
     """Every chat command and the function that answers it (the one list of them)."""
-    return {**contacts.COMMANDS, **listing.COMMANDS, **changes.COMMANDS}
+    return {**contacts.COMMANDS, **listing.COMMANDS, **changes.COMMANDS, **send.COMMANDS}

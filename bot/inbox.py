@@ -2,9 +2,10 @@
 
 Callers ``submit`` a message and await its outcome. One writer task takes whatever is
 queued (up to ``max_batch``), handles each message in arrival order inside a single
-transaction with a savepoint per message, inserts every reply into the outbox, commits
-once, and only then answers the callers. Per-message transactions would cap a durable bot
-at a few hundred messages a second; one commit per batch is worth ten times that.
+transaction, inserts every reply into the outbox, commits once, and only then answers the
+callers; a message that fails is rolled back alone (the batch is rerun with a savepoint
+per message). Per-message transactions would cap a durable bot at a few hundred messages
+a second; one commit per batch is worth ten times that.
 """
 
 from __future__ import annotations
@@ -100,6 +101,7 @@ class Inbox:
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
         self.messages = 0
+        self.reruns = 0  # batches run again, a savepoint per message, after a failure
 
     async def submit(self, incoming: Incoming) -> Outcome:
         """Queue a message and wait until it is durably handled (or found a duplicate)."""
@@ -165,6 +167,7 @@ class Inbox:
         except _Retry:
             # Some message failed: its writes are mixed with the others', so the whole
             # transaction was rolled back and the batch runs again, a savepoint per message.
+            self.reruns += 1
             return await self._attempt(batch, isolated=True)
 
     async def _attempt(self, batch: Sequence[_Job], *, isolated: bool) -> list[Outcome]:

@@ -1,27 +1,34 @@
 """Owns the `crmbot serve` aiohttp application: its routes, typed state and resource lifecycle.
 
 Every resource belongs to a `cleanup_ctx`, registered in dependency order so aiohttp tears
-them down in reverse: on SIGTERM the server first finishes in-flight requests, then the
-inbox commits whatever is still queued, the notifier stops, the transport's HTTP session
-closes, and only then is the database engine disposed.
+them down in reverse: on SIGTERM the server first finishes in-flight requests, the mail
+transports (SMTP listener, IMAP poller) stop taking mail, then the inbox commits whatever is
+still queued, the notifier stops, the transport's HTTP session closes, and only then is the
+database engine disposed.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
 from aiohttp import web
 from sqlalchemy import func, select, text
 
-from bot.bootstrap import ChatApp, build_chat, chat_config
+from bot.bootstrap import ChatApp, build_chat, chat_config, sender_config
 from bot.chat import ChatTransport, Incoming
 from bot.file_intake import FileIntake, FileSource
+from bot.mail.imap import ImapAccount, ImapPoller
+from bot.mail.ingest import IngestResult, MailIngest
+from bot.mail.smtp import SmtpListener, smtp_listener
 from bot.metrics import Metrics, OutboxStats, metrics_handler
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.storage import Store, open_store
 from store.models import Outbox
+from store.signatures import SignatureLedger
 from store.types import utcnow
+from webhooks.email import Handler as EmailHandler
+from webhooks.email import email_webhook
 from webhooks.health import health_handler
 from webhooks.rocketchat import rocketchat_webhook
 
@@ -35,6 +42,10 @@ STORE_KEY = web.AppKey("store", Store)
 # A protocol is not a concrete class, so this key is typed by annotation instead.
 TRANSPORT_KEY: web.AppKey[ChatTransport] = web.AppKey("transport")
 CHAT_KEY = web.AppKey("chat", ChatApp)
+# A callable is not a concrete class either: typed by annotation too.
+EMAIL_WEBHOOK_KEY: web.AppKey[EmailHandler] = web.AppKey("email_webhook")
+SMTP_KEY = web.AppKey("smtp", SmtpListener)  # only while CRMBOT_SMTP_PORT is set
+IMAP_KEY = web.AppKey("imap", ImapPoller)  # only while CRMBOT_IMAP_HOST is set
 
 
 @asynccontextmanager
@@ -68,7 +79,11 @@ def build_app(
     app[METRICS_KEY] = metrics
     app.cleanup_ctx.append(_store_ctx(store_opener))
     app.cleanup_ctx.append(_transport_ctx(transport_factory))
+    sender_config(settings)  # a malformed CRMBOT_SMTP_RELAY_URL stops the start here
     app.cleanup_ctx.append(_chat_ctx)
+    # Checked here, so a missing IMAP user or password stops the start before anything opens.
+    imap = imap_account(settings) if settings.imap_host else None
+    app.cleanup_ctx.append(_mail_ctx(imap))
 
     async def accept(incoming: Incoming) -> object:
         return await app[CHAT_KEY].inbox.submit(await _with_file(app, incoming))
@@ -89,6 +104,11 @@ def build_app(
         metrics=metrics,
     )
     app.router.add_post("/webhooks/rocketchat", webhook)
+
+    async def email(request: web.Request) -> web.Response:
+        return await app[EMAIL_WEBHOOK_KEY](request)
+
+    app.router.add_post("/webhooks/email", email)
     app.router.add_get("/healthz", health_handler(ping))
     app.router.add_get("/metrics", metrics_handler(metrics))
     return app
@@ -140,13 +160,86 @@ def _transport_ctx(factory: TransportFactory) -> CleanupCtx:
 async def _chat_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS_KEY]
     chat = build_chat(
-        app[STORE_KEY], app[TRANSPORT_KEY], chat_config(settings), locale=settings.locale
+        app[STORE_KEY],
+        app[TRANSPORT_KEY],
+        chat_config(settings),
+        locale=settings.locale,
+        sender=sender_config(settings),
     )
     app[CHAT_KEY] = chat
     chat.start()
     chat.notifier.start()
     chat.notifier.wake()  # rows a previous run left unsent go out now, not at the first poll
+    if chat.sender is not None:  # the `enviar` worker; jobs left open by a previous run go too
+        chat.sender.start()
+        chat.sender.wake()
     try:
         yield
     finally:
         await chat.stop()  # the inbox commits its queue before the engine is disposed
+
+
+def _mail_ctx(imap: ImapAccount | None) -> CleanupCtx:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        settings, store, chat = app[SETTINGS_KEY], app[STORE_KEY], app[CHAT_KEY]
+        mail = MailIngest(
+            store.sessions,
+            store.files,
+            max_bytes=settings.max_file_bytes,
+            mail_domain=settings.mail_domain,
+            locale=settings.locale,
+            on_commit=chat.notifier.wake,  # the linked rooms hear of it now, not at a poll
+        )
+
+        async def ingest(raw: bytes, envelope_to: Sequence[str] = ()) -> IngestResult:
+            return await mail.ingest(raw, envelope_to=envelope_to)
+
+        secret = settings.email_webhook_secret
+        app[EMAIL_WEBHOOK_KEY] = email_webhook(
+            ingest,
+            SignatureLedger(store.sessions),
+            secret=secret.get_secret_value() if secret else None,
+            max_body=settings.max_file_bytes,
+            metrics=app[METRICS_KEY],
+        )
+        async with AsyncExitStack() as stack:
+            if settings.smtp_port is not None:
+                app[SMTP_KEY] = await _start_smtp(settings, ingest)
+                stack.push_async_callback(app[SMTP_KEY].stop)
+            if imap is not None:
+                app[IMAP_KEY] = ImapPoller(imap, ingest, max_bytes=settings.max_file_bytes)
+                app[IMAP_KEY].start()
+                stack.push_async_callback(app[IMAP_KEY].stop)
+            yield
+
+    return ctx
+
+
+async def _start_smtp(
+    settings: Settings, ingest: Callable[[bytes, Sequence[str]], Awaitable[IngestResult]]
+) -> SmtpListener:
+    """The SMTP listener of CRMBOT_SMTP_*; a busy port is one clear line, not a traceback."""
+    listener = smtp_listener(ingest, domain=settings.mail_domain, max_bytes=settings.max_file_bytes)
+    host, port = settings.smtp_host, settings.smtp_port or 0
+    try:
+        await listener.start(host, port)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise SettingsError(
+            f"CRMBOT_SMTP_HOST/CRMBOT_SMTP_PORT: cannot listen on {host}:{port}: {reason}"
+        ) from exc
+    return listener
+
+
+def imap_account(settings: Settings) -> ImapAccount:
+    """The mailbox of the CRMBOT_IMAP_* settings; user and password are then required."""
+    settings.require("imap_host", "imap_user", "imap_password")
+    password = settings.imap_password.get_secret_value() if settings.imap_password else ""
+    return ImapAccount(
+        host=settings.imap_host or "",
+        port=settings.imap_port or (993 if settings.imap_ssl else 143),
+        user=settings.imap_user or "",
+        password=password,
+        folder=settings.imap_folder,
+        use_ssl=settings.imap_ssl,
+    )

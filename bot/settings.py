@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     mail_domain: str = "crm.localhost"
     email_webhook_secret: SecretStr | None = None
     smtp_relay_url: SecretStr | None = None
+    # IMAP polling of an existing mailbox; off while the host is unset.
+    imap_host: str | None = None
+    imap_port: int | None = Field(default=None, ge=1, le=65535)  # 993 with SSL, else 143
+    imap_user: str | None = None
+    imap_password: SecretStr | None = None
+    imap_folder: str = "INBOX"
+    imap_ssl: bool = True
     dialog_timeout_min: int = Field(default=30, ge=1, le=7 * 24 * 60)
     default_role: Role = "none"
 

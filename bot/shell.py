@@ -9,6 +9,7 @@ from typing import TextIO
 
 from bot.chat import ChatUser, Incoming, RoomRef
 from bot.inbox import Inbox
+from bot.mail.sender import DocumentSender
 from bot.notifier import Notifier
 
 PROMPT = "> "
@@ -18,10 +19,18 @@ class ShellSession:
     """Feeds typed lines to the inbox as messages from one user in one room."""
 
     def __init__(
-        self, inbox: Inbox, notifier: Notifier, *, user: str, room: str, out: TextIO
+        self,
+        inbox: Inbox,
+        notifier: Notifier,
+        *,
+        user: str,
+        room: str,
+        out: TextIO,
+        sender: DocumentSender | None = None,
     ) -> None:
         self._inbox = inbox
         self._notifier = notifier
+        self._sender = sender
         self._user = ChatUser(id=user, username=user, name=user)
         # The terminal is a direct conversation: no "@crmbot" or "!" needed.
         self._room = RoomRef(id=room, name=room, kind="d")
@@ -33,6 +42,8 @@ class ShellSession:
             message_id=f"shell-{uuid.uuid4().hex}", room=self._room, user=self._user, text=text
         )
         await self._inbox.submit(incoming)
+        if self._sender is not None:  # an `enviar` goes out before its answer is printed
+            await self._sender.drain()
         await self._notifier.drain()
 
     async def run(self, stream: TextIO) -> None:

@@ -47,7 +47,7 @@ class DialogEngine:
             user_id=io.incoming.user.id,
             thread_id=io.incoming.thread_id,
             wizard=name,
-            state=spec.flow.initial,
+            state=str(spec.flow.initial),  # the value, not the StrEnum member
             data=json.dumps({"fields": prefill, "started": io.now.isoformat()}, default=str),
             version=0,
             created_at=io.now,
@@ -108,7 +108,7 @@ class DialogEngine:
         if row.state in valid:
             return flow, False
         # A state a newer version no longer has: resume at the nearest step, never crash.
-        row.state = flow.nearest_state(row.state)
+        row.state = str(flow.nearest_state(row.state))
         io.say("dialog_resumed")
         return flow, True
 
@@ -197,7 +197,11 @@ async def _batch_rows(session: AsyncSession) -> dict[Key, DialogSession | None] 
 
     One SELECT per batch instead of one per message; locked in key order, so two
     processes locking overlapping batches wait for each other instead of deadlocking.
+    Not inside a savepoint (the inbox's rerun of a failed batch): rolling one back would
+    release PostgreSQL's locks on every row read in it while they are still cached here.
     """
+    if session.in_nested_transaction():
+        return None
     rows: dict[Key, DialogSession | None] | None = session.info.get(_ROWS_INFO)
     batch = session.info.get(BATCH_INFO)
     if rows is not None or not batch:

@@ -82,7 +82,9 @@ class Flow:
 
     @state.setter
     def state(self, value: str) -> None:
-        self.row.state = value
+        # The plain value: transitions reads a StrEnum member by its *name* ("TITLE"), so a
+        # member left on a row that stays in memory (a batch's next message) would not match.
+        self.row.state = str(value)
 
     @classmethod
     def build_machine(cls) -> AsyncMachine:

@@ -27,6 +27,8 @@ class ChatConfig:
     dialog_timeout_min: int = 30
     page_size: int = 10
     max_file_mb: int = 25
+    # Whether CRMBOT_SMTP_RELAY_URL is set: `enviar` refuses at once without it.
+    outbound_mail: bool = False
 
 
 @dataclass(slots=True)

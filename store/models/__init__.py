@@ -16,10 +16,12 @@ from store.models.base import Base
 from store.models.catalogue import Product, ProductContact, Service, ServiceContact, Tax, Vendor
 from store.models.contacts import Address, ChatChannel, ChatUser, Contact, ContactKey
 from store.models.documents import Document, DocumentLine
+from store.models.jobs import SendJob
 from store.models.mail import Blob, Email, EmailContact, EmailFile, EmailRecord, StoredFile
 from store.models.runtime import (
     ChatMemory,
     DialogSession,
+    EmailWebhookSignature,
     Meta,
     Outbox,
     ProcessedMessage,
@@ -49,6 +51,7 @@ __all__ = [
     "EmailContact",
     "EmailFile",
     "EmailRecord",
+    "EmailWebhookSignature",
     "Meta",
     "Opportunity",
     "Outbox",
@@ -57,6 +60,7 @@ __all__ = [
     "ProductContact",
     "Project",
     "ProjectContact",
+    "SendJob",
     "Sequence",
     "Service",
     "ServiceContact",

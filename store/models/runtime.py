@@ -1,4 +1,4 @@
-"""Bot runtime state: dialog sessions, processed message ids, the outbox, number sequences."""
+"""Bot runtime state: dialog sessions, processed ids, the outbox, sequences, seen signatures."""
 
 from __future__ import annotations
 
@@ -101,3 +101,17 @@ class ChatMemory(Base):
     kind: Mapped[str] = mapped_column(String(20))
     data: Mapped[str] = mapped_column(Text, default="{}")
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class EmailWebhookSignature(Base):
+    """A signature ``POST /webhooks/email`` accepted; the same one again is a replay.
+
+    In the database, not in memory, because several serve processes share one database and
+    a replay may reach any of them. Rows older than the signature window are pruned.
+    """
+
+    __tablename__ = "email_webhook_signatures"
+
+    signature: Mapped[str] = mapped_column(String(64), primary_key=True)
+    timestamp: Mapped[int] = mapped_column(BigInteger, index=True)
+    created_at: Mapped[dt.datetime] = created_at()

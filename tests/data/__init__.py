@@ -1,0 +1,1 @@
+"""Test data: corpora built in code or committed as files."""

@@ -1,0 +1,1 @@
+"""Hostile and ordinary mail for the mail pipeline tests."""
