@@ -11,15 +11,11 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.chat import Param
 from dialogs.io import Control, Saved
-from dialogs.lines import MAX_ADDRESS, MAX_TERMS, LineItemsFlow, line_input
+from dialogs.lines import MAX_ADDRESS, MAX_TERMS, LineItemsFlow, line_input, optional_decimal
 from dialogs.parsing import AnswerError, parse_text
 from store.money import MoneyError, compute_line
 from store.services.addresses import address_line, company_address, contact_addresses
 from store.services.documents import DocumentDraft, DocumentError, LineDraft, create_document
-
-
-def _dec(value: object) -> Decimal | None:
-    return None if value in (None, "") else Decimal(str(value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,9 +110,9 @@ class ClosingFlow(LineItemsFlow):
                     "quantity": Decimal(line["quantity"]),
                     "unit_price": Decimal(line["unit_price"]),
                     "tax_name": line.get("tax_name"),
-                    "tax_rate": _dec(line.get("tax_rate")),
-                    "discount_percent": _dec(line.get("discount_percent")),
-                    "discount_amount": _dec(line.get("discount_amount")),
+                    "tax_rate": optional_decimal(line.get("tax_rate")),
+                    "discount_percent": optional_decimal(line.get("discount_percent")),
+                    "discount_amount": optional_decimal(line.get("discount_amount")),
                     "net": amounts.net,
                     "tax": amounts.tax,
                     "total": amounts.total,
@@ -156,9 +152,9 @@ class ClosingFlow(LineItemsFlow):
                 quantity=Decimal(line["quantity"]),
                 unit_price=Decimal(line["unit_price"]),
                 tax_name=line.get("tax_name"),
-                tax_rate=_dec(line.get("tax_rate")),
-                discount_percent=_dec(line.get("discount_percent")),
-                discount_amount=_dec(line.get("discount_amount")),
+                tax_rate=optional_decimal(line.get("tax_rate")),
+                discount_percent=optional_decimal(line.get("discount_percent")),
+                discount_amount=optional_decimal(line.get("discount_amount")),
             )
             for line in self.lines
         ]

@@ -44,7 +44,8 @@ def _str(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
-def _dec(value: object) -> Decimal | None:
+def optional_decimal(value: object) -> Decimal | None:
+    """A stored decimal string as Decimal; None or '' as None."""
     return None if value in (None, "") else Decimal(str(value))
 
 
@@ -53,9 +54,9 @@ def line_input(line: Line) -> LineInput:
     return LineInput(
         quantity=Decimal(line["quantity"]),
         unit_price=Decimal(line["unit_price"]),
-        tax_rate=_dec(line.get("tax_rate")),
-        discount_percent=_dec(line.get("discount_percent")),
-        discount_amount=_dec(line.get("discount_amount")),
+        tax_rate=optional_decimal(line.get("tax_rate")),
+        discount_percent=optional_decimal(line.get("discount_percent")),
+        discount_amount=optional_decimal(line.get("discount_amount")),
     )
 
 
@@ -63,7 +64,7 @@ def _line_amounts(line: Line, typed: str) -> LineAmounts:
     """The line's amounts, or the AnswerError saying why the discount cannot apply."""
     try:
         gross = compute_line(line_input({**line, "discount_amount": None})).gross
-        amount = _dec(line.get("discount_amount"))
+        amount = optional_decimal(line.get("discount_amount"))
         if amount is not None and amount > gross:
             shown = " ".join(typed.split())[:MAX_SHOWN]
             raise AnswerError("discount_over_gross", {"typed": shown, "gross": gross})
@@ -151,7 +152,7 @@ class LineItemsFlow(Flow):
 
     async def ask_item_pick(self) -> None:
         choices: list[Param] = [
-            {"name": c["name"], "sku": c["sku"], "price": _dec(c.get("price"))}
+            {"name": c["name"], "sku": c["sku"], "price": optional_decimal(c.get("price"))}
             for c in self.data.get("choices", [])
         ]
         self.io.say("lines_item_pick", choices=choices, currency=self.io.currency)
@@ -184,7 +185,7 @@ class LineItemsFlow(Flow):
         self.accept()
 
     async def ask_price(self) -> None:
-        default = _dec(self.line.get("catalogue_price"))
+        default = optional_decimal(self.line.get("catalogue_price"))
         self.io.say("lines_price", default=default, currency=self.io.currency)
 
     async def take_price(self) -> None:
@@ -239,7 +240,7 @@ class LineItemsFlow(Flow):
             quantity=Decimal(line["quantity"]),
             unit_price=Decimal(line["unit_price"]),
             tax_name=line.get("tax_name"),
-            tax_rate=_dec(line.get("tax_rate")),
+            tax_rate=optional_decimal(line.get("tax_rate")),
             discount_percent=percent,
             discount_amount=amount,
             line_net=amounts.net,
