@@ -69,8 +69,14 @@ def build_app(
     transport_factory: TransportFactory = rocketchat_transport,
     store_opener: StoreOpener = open_store,
     metrics: Metrics | None = None,
+    deliver: bool = True,
 ) -> web.Application:
-    """The application; nothing is opened until it starts (its `cleanup_ctx` does that)."""
+    """The application; nothing is opened until it starts (its `cleanup_ctx` does that).
+
+    ``deliver=False`` keeps the notifier from starting: messages are still acknowledged and
+    their replies committed to the outbox, but nothing is posted (the benchmark's "durable
+    acknowledgements with the notifier paused").
+    """
     settings.require("webhook_token")
     webhook_token = settings.webhook_token.get_secret_value() if settings.webhook_token else ""
     metrics = metrics or Metrics()
@@ -80,7 +86,7 @@ def build_app(
     app.cleanup_ctx.append(_store_ctx(store_opener))
     app.cleanup_ctx.append(_transport_ctx(transport_factory))
     sender_config(settings)  # a malformed CRMBOT_SMTP_RELAY_URL stops the start here
-    app.cleanup_ctx.append(_chat_ctx)
+    app.cleanup_ctx.append(_chat_ctx if deliver else _chat_ctx_without_delivery)
     # Checked here, so a missing IMAP user or password stops the start before anything opens.
     imap = imap_account(settings) if settings.imap_host else None
     app.cleanup_ctx.append(_mail_ctx(imap))
@@ -158,6 +164,16 @@ def _transport_ctx(factory: TransportFactory) -> CleanupCtx:
 
 
 async def _chat_ctx(app: web.Application) -> AsyncIterator[None]:
+    async for _ in _run_chat(app, deliver=True):
+        yield
+
+
+async def _chat_ctx_without_delivery(app: web.Application) -> AsyncIterator[None]:
+    async for _ in _run_chat(app, deliver=False):
+        yield
+
+
+async def _run_chat(app: web.Application, *, deliver: bool) -> AsyncIterator[None]:
     settings = app[SETTINGS_KEY]
     chat = build_chat(
         app[STORE_KEY],
@@ -168,9 +184,11 @@ async def _chat_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     app[CHAT_KEY] = chat
     chat.start()
-    chat.notifier.start()
-    chat.notifier.wake()  # rows a previous run left unsent go out now, not at the first poll
-    if chat.sender is not None:  # the `enviar` worker; jobs left open by a previous run go too
+    if deliver:
+        chat.notifier.start()
+        chat.notifier.wake()  # rows a previous run left unsent go out now, not at the first poll
+    if deliver and chat.sender is not None:
+        # The `enviar` worker; jobs left open by a previous run go too.
         chat.sender.start()
         chat.sender.wake()
     try:
