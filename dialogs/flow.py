@@ -199,7 +199,11 @@ class Flow:
     async def edit(self, number: int | None) -> None:
         """``editar n`` at the review: revisit step n, then come back to the review."""
         if number is None or not 1 <= number <= len(self.editable):
-            self.io.say("dialog_bad_edit", max=len(self.editable))
+            # The example names this wizard's line step when it has one, else its first step.
+            lines = next(
+                (n for n, step in enumerate(self.editable, 1) if step in self.line_states), None
+            )
+            self.io.say("dialog_bad_edit", max=len(self.editable), lines=lines)
             await self.ask(None)
             return
         # ``atras`` from the revisited step goes back to the review, as it was.

@@ -313,7 +313,12 @@ EDITING: list[tuple[str, list[Expected]]] = [
     ("omitir", [category_q("es")]),
     ("omitir", [review("es", description="Se cae", **DEFAULTS)]),
     ("hola", [Other("answer_review_hint", {"max": 6}), Other("case_review")]),
-    ("editar 7", [Other("dialog_bad_edit", {"max": 6}), Other("case_review")]),
+    (
+        "editar 7",
+        # Cases have no lines: the example is the title, not the purchase order's `editar 6`.
+        ["Escribe `editar` y un número del 1 al 6 (p. ej. `editar 1` para el título).",
+         Other("case_review")],
+    ),
     ("editar 1", [Other("case_title", {"current": "La VPN se cae"})]),
     ("La VPN se desconecta", [Other("case_review", {"title": "La VPN se desconecta"})]),
     ("editar 3", [Other("case_description", {"current": "Se cae"})]),

@@ -516,6 +516,9 @@ async def test_editing_lines_from_the_review_recomputes_the_totals(store: Store)
             chat,
             [
                 ("hola", [Other("answer_review_hint", {"max": 8}), Other("quote_review")]),
+                # The example points at the quote's own line step (5), not the order's 6.
+                ("editar 9", ["Escribe `editar` y un número del 1 al 8 "
+                              "(p. ej. `editar 5` para las líneas).", Other("quote_review")]),
                 ("editar 5", [item_q("es", 3)]),
                 ("quitar 1", [Other("lines_removed", {"number": 1, "total": Decimal("139.15")}),
                               item_q("es", 2)]),
