@@ -68,7 +68,9 @@ class ClosingFlow(LineItemsFlow):
         self.io.say("closing_delivery", default=default or None, options=options)  # type: ignore[arg-type]
 
     async def take_delivery(self) -> None:
-        self.fields["delivery"] = await self._address_answer(await self._default_delivery())
+        default = await self._default_delivery()
+        self.fields["delivery"] = await self._address_answer(default)
+        self._note_address_origin("delivery")
         self.accept()
 
     async def ask_billing(self) -> None:
@@ -78,7 +80,33 @@ class ClosingFlow(LineItemsFlow):
 
     async def take_billing(self) -> None:
         self.fields["billing"] = await self._address_answer(await self._default_billing())
+        self._note_address_origin("billing")
         self.accept()
+
+    def _note_address_origin(self, name: str) -> None:
+        """Remember whether the address came from the contact (``ok`` or a number) or was typed.
+
+        Only the ones that came from the contact follow it when the contact is changed; a
+        typed address, or an address left empty with ``omitir``, is the user's own choice.
+        """
+        from_contact = self.control is Control.OK or self.io.text.strip().isdigit()
+        followed: list[str] = [n for n in self.data.get("contact_addresses", []) if n != name]
+        if from_contact:
+            followed.append(name)
+        self.data["contact_addresses"] = followed
+
+    async def contact_changed(self) -> None:
+        """Addresses taken from the old contact become the new contact's defaults."""
+        followed: list[str] = self.data.get("contact_addresses", [])
+        defaults = {"delivery": self._default_delivery, "billing": self._default_billing}
+        changed = []
+        for name in followed:
+            value = await defaults[name]()
+            if self.fields.get(name) != value:
+                self.fields[name] = value
+                changed.append(name)
+        if changed:
+            self.io.say("closing_addresses_followed", names=changed)
 
     async def _address_answer(self, default: str) -> str:
         if self.control is Control.OK:

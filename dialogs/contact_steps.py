@@ -52,7 +52,7 @@ class ContactSteps(Flow):
         if not found:
             raise AnswerError("contact_not_found", {"typed": typed})
         if len(found) == 1:
-            self._take(contact_ref(found[0]))
+            await self._take(contact_ref(found[0]))
             return
         self.data["choices"] = [contact_ref(c) for c in found]
         self.accept("several")
@@ -69,7 +69,7 @@ class ContactSteps(Flow):
             # Not a number or a listed name: a new search, as at the contact step.
             await self.take_contact()
             return
-        self._take(choices[index])
+        await self._take(choices[index])
 
     async def contact_problem(self) -> SaveProblem | None:
         """``contact_gone`` (with the ``editar n`` of the contact step) when it was deleted."""
@@ -79,8 +79,8 @@ class ContactSteps(Flow):
         step = self.editable.index("contact") + 1
         return SaveProblem("contact_gone", contact.get("name", ""), step=step)
 
-    def _take(self, contact: dict[str, Any]) -> None:
-        self.fields["contact"] = contact
+    async def _take(self, contact: dict[str, Any]) -> None:
+        await self.choose_contact(contact)
         self.data.pop("choices", None)
         self.io.say(f"{self.wizard}_contact_taken", name=contact["name"])
         self.accept("one")

@@ -78,6 +78,13 @@ class DialogEngine:
             await io.session.delete(row)
             io.say("dialog_gone")
             return True
+        if not io.can(spec.action):
+            # The user's role changed while the wizard was open: roles hold at every step,
+            # so it ends here and nothing of it is saved.
+            await io.session.delete(row)
+            io.say("forbidden", role=io.role, needed=io.needed(spec.action))
+            io.say("dialog_cancelled", wizard=row.wizard)
+            return True
         flow, resumed = self._flow(row, io)
         if starting is not None:
             io.say("dialog_already_open", wizard=row.wizard)

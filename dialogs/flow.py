@@ -192,6 +192,16 @@ class Flow:
         history: list[Data] = self.data.get("history", [])
         return history.pop() if history else None
 
+    async def choose_contact(self, contact: Data) -> None:
+        """Keep ``contact`` as the dialog's contact; steps that depend on it follow it."""
+        previous: Data = self.fields.get("contact") or {}
+        self.fields["contact"] = contact
+        if previous.get("id") not in (None, contact.get("id")):
+            await self.contact_changed()
+
+    async def contact_changed(self) -> None:
+        """The contact was replaced by another (e.g. ``editar`` from the review)."""
+
     def nearest_state(self, old: str) -> str:
         """Where a dialog stored in a state this version does not have resumes."""
         return self.aliases.get(old, self.initial)

@@ -52,6 +52,8 @@ class DialogIO:
     currency: str
     role: str
     can: Callable[[str], bool]
+    # The role a refusal of an action names (CONTRACT §7: a refused action says which).
+    needed: Callable[[str], str] = field(default=lambda _action: "admin")
     replies: list[Reply] = field(default_factory=list)
     saved: list[Saved] = field(default_factory=list)
 

@@ -180,7 +180,7 @@ class PurchaseFlow(ClosingFlow):
         if not found:
             raise AnswerError("contact_not_found", {"typed": typed})
         if len(found) == 1:
-            self.fields["contact"] = _contact(found[0])
+            await self.choose_contact(_contact(found[0]))
             self.accept("one")
             return
         self.data["choices"] = [_contact(c) for c in found]
@@ -195,7 +195,7 @@ class PurchaseFlow(ClosingFlow):
         if index is None:
             await self.take_contact()
             return
-        self.fields["contact"] = choices[index]
+        await self.choose_contact(choices[index])
         self.accept("one")
 
     # --- fecha y estado ---------------------------------------------------------------
