@@ -8,11 +8,14 @@ from typing import Protocol
 
 from bot.commands.base import ChatConfig, CommandHandler, Ctx
 from bot.commands.files import handle_file
-from bot.inbox import Turn
+from bot.inbox import BATCH_INFO, Turn
 from bot.permissions import Action
 from bot.routing import Command, Unknown, match_command, strip_address
-from store.services.users import role_of
+from store.services.users import role_of, roles_of
 from store.types import utcnow
+
+# Per inbox transaction (``session.info``): the batch's senders and their roles, read ahead.
+_ROLES_INFO = "crmbot.roles"
 
 
 class DialogRunner(Protocol):
@@ -48,9 +51,7 @@ class Pipeline:
             return
         addressed, text = strip_address(incoming.text, self._config.bot_username)
         addressed = addressed or incoming.room.is_direct
-        role = self._fixed_role or (
-            await role_of(turn.session, incoming.user.username) or self._config.default_role
-        )
+        role = self._fixed_role or await self._role(turn)
         ctx = Ctx(turn=turn, role=role, config=self._config, now=self._clock(), text=text)
         if incoming.file is not None:
             # A file in a room is stored for its contact whether or not the bot was
@@ -66,6 +67,18 @@ class Pipeline:
             turn.ignored = True
             return
         await self._command(ctx, text)
+
+    async def _role(self, turn: Turn) -> str:
+        """The sender's role; the roles of the whole inbox batch are read in one query."""
+        username, info = turn.incoming.user.username, turn.session.info
+        read_ahead: tuple[frozenset[str], dict[str, str]] | None = info.get(_ROLES_INFO)
+        if read_ahead is None:
+            batch = info.get(BATCH_INFO) or [turn.incoming]
+            asked = frozenset(m.user.username for m in batch)
+            read_ahead = info[_ROLES_INFO] = (asked, await roles_of(turn.session, asked))
+        asked, roles = read_ahead
+        role = roles.get(username) if username in asked else await role_of(turn.session, username)
+        return role or self._config.default_role
 
     async def _command(self, ctx: Ctx, text: str) -> None:
         route = match_command(text, ctx.locale)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +36,16 @@ async def set_role(session: AsyncSession, username: str, role: str) -> tuple[Cha
 async def role_of(session: AsyncSession, username: str) -> str | None:
     """The mapped role of ``username``, or None when the CRM does not know the user."""
     return await session.scalar(select(ChatUser.role).where(ChatUser.username == username))
+
+
+async def roles_of(session: AsyncSession, usernames: Iterable[str]) -> dict[str, str]:
+    """The mapped roles of ``usernames`` in one query; unknown users are left out."""
+    names = sorted(set(usernames))
+    if not names:
+        return {}
+    query = select(ChatUser.username, ChatUser.role).where(ChatUser.username.in_(names))
+    rows = await session.execute(query)
+    return {str(name): str(role) for name, role in rows}
 
 
 async def list_users(session: AsyncSession) -> list[ChatUser]:

@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
-from bot.chat import ChatUser, Incoming, RoomRef
+from bot.chat import ChatUser, Incoming, RoomRef, decode_params
+from bot.commands.base import ChatConfig, Ctx
 from bot.inbox import ERROR_KEY, Inbox, Outcome, Turn
+from bot.pipeline import Pipeline
+from bot.routing import Command, Route
 from bot.storage import Store
 from store.models import Comment, Outbox, ProcessedMessage
 from store.services.contacts import ContactData, upsert_contact
+from store.services.users import set_role
 
 
 def message(mid: str, text: str) -> Incoming:
@@ -58,3 +62,42 @@ async def test_submit_before_start_is_refused(store: Store) -> None:
     inbox = Inbox(store.sessions, _handler)
     with pytest.raises(RuntimeError, match="not running"):
         await inbox.submit(message("x", "uno"))
+
+
+async def test_the_roles_of_a_batch_are_read_in_one_query(store: Store) -> None:
+    """Each sender gets their own role (or the default), with one role query per batch."""
+    async with store.sessions.begin() as session:
+        await set_role(session, "ana", "compras")
+        await set_role(session, "luis", "lectura")
+
+    async def role_echo(ctx: Ctx, _route: Route) -> None:
+        ctx.reply("echo", text=ctx.role)
+
+    pipeline = Pipeline(ChatConfig(default_role="ventas"), {Command.HELP: role_echo})
+    role_queries: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        if "FROM chat_users" in statement:
+            role_queries.append(statement)
+
+    event.listen(store.engine.sync_engine, "before_cursor_execute", count)
+    inbox = Inbox(store.sessions, pipeline)
+    inbox.start()
+    try:
+        senders = ["ana", "luis", "nadie", "ana"]
+        await asyncio.gather(
+            *(
+                inbox.submit(
+                    Incoming(f"m{n}", RoomRef("r1", kind="d"), ChatUser(f"u{n}", who), "ayuda")
+                )
+                for n, who in enumerate(senders)
+            )
+        )
+    finally:
+        await inbox.stop()
+        event.remove(store.engine.sync_engine, "before_cursor_execute", count)
+    async with store.sessions() as session:
+        rows = (await session.execute(select(Outbox.params).order_by(Outbox.seq))).scalars()
+        said = [decode_params(params)["text"] for params in rows]
+    assert said == ["compras", "lectura", "ventas", "compras"]
+    assert len(role_queries) == inbox.batches  # one per batch, not one per message
