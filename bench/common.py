@@ -117,9 +117,9 @@ async def sqlite_database() -> AsyncIterator[str]:
 
 
 @asynccontextmanager
-async def open_store(url: str, files: Path) -> AsyncIterator[Store]:
+async def open_store(url: str, files: Path, *, sqlite_inline: bool = True) -> AsyncIterator[Store]:
     """A migrated store on ``url`` (engine disposed afterwards)."""
-    engine = create_engine(url)
+    engine = create_engine(url, sqlite_inline=sqlite_inline)
     try:
         await upgrade(engine)
         yield Store(engine, session_factory(engine), FileStore(files))
@@ -129,11 +129,16 @@ async def open_store(url: str, files: Path) -> AsyncIterator[Store]:
 
 @asynccontextmanager
 async def bench_store(kind: str) -> AsyncIterator[Store]:
-    """A fresh migrated store on ``kind`` (``sqlite`` or ``postgresql``), removed afterwards."""
-    database = sqlite_database() if kind == "sqlite" else postgres_database()
+    """A fresh migrated store on ``kind``, removed afterwards.
+
+    ``sqlite``, ``postgresql``, or ``sqlite-thread``: SQLite through aiosqlite's worker thread
+    instead of the inline connection of ``store.sqlite_inline``, to compare the two.
+    """
+    database = postgres_database() if kind == "postgresql" else sqlite_database()
     async with database as url:
         with tempfile.TemporaryDirectory(prefix="crmbot-files-") as files:
-            async with open_store(url, Path(files)) as store:
+            inline = kind != "sqlite-thread"
+            async with open_store(url, Path(files), sqlite_inline=inline) as store:
                 yield store
 
 

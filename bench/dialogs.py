@@ -343,7 +343,9 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.dialogs", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="one small run per backend (CI)")
     parser.add_argument("--json", action="store_true", help="print only the JSON document")
-    parser.add_argument("--backend", action="append", choices=["sqlite", "postgresql"])
+    parser.add_argument(
+        "--backend", action="append", choices=["sqlite", "sqlite-thread", "postgresql"]
+    )
     parser.add_argument(
         "--notifier",
         choices=["background", "end"],

@@ -99,7 +99,7 @@ class ClosingFlow(LineItemsFlow):
         """Addresses taken from the old contact become the new contact's defaults."""
         followed: list[str] = self.data.get("contact_addresses", [])
         defaults = {"delivery": self._default_delivery, "billing": self._default_billing}
-        changed = []
+        changed: list[Param] = []
         for name in followed:
             value = await defaults[name]()
             if self.fields.get(name) != value:

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from store.sqlite_inline import inline_creator
+
 
 class DatabaseUrlError(ValueError):
     """The configured database URL names a driver crmbot does not support."""
@@ -24,12 +26,16 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """An async engine configured for crmbot's transaction rules on either database."""
+def create_engine(url: str, *, echo: bool = False, sqlite_inline: bool = True) -> AsyncEngine:
+    """An async engine configured for crmbot's transaction rules on either database.
+
+    ``sqlite_inline=False`` keeps aiosqlite's worker thread (store.sqlite_inline says why
+    the default does without it); the benchmarks compare the two.
+    """
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        return _sqlite_engine(url, echo=echo)
+        return _sqlite_engine(url, echo=echo, inline=sqlite_inline)
     if backend == "postgresql":
         if parsed.get_driver_name() != "asyncpg":
             raise DatabaseUrlError(
@@ -43,7 +49,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     )
 
 
-def _sqlite_engine(url: str, *, echo: bool) -> AsyncEngine:
+def _sqlite_engine(url: str, *, echo: bool, inline: bool) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_driver_name() != "aiosqlite":
         raise DatabaseUrlError("SQLite URLs must use the aiosqlite driver: sqlite+aiosqlite://")
@@ -52,7 +58,10 @@ def _sqlite_engine(url: str, *, echo: bool) -> AsyncEngine:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     # One connection: SQLite has one writer anyway, and a single connection makes the
     # writer's order the commit order instead of a "database is locked" race.
-    engine = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=120)
+    options: dict[str, Any] = {"async_creator": inline_creator(database)} if inline else {}
+    engine = create_async_engine(
+        url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=120, **options
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
