@@ -15,6 +15,13 @@ Param = (
 )
 
 
+class TemporarilyUnavailable(Exception):
+    """Something the message needs (Rocket.Chat, say) is down: deliver it again later.
+
+    Expected during an outage, so it is logged as one line, not as a traceback.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class RoomRef:
     """A chat room; ``kind`` is the room type: ``c`` channel, ``p`` group, ``d`` direct."""

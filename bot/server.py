@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
+import aiohttp
 from aiohttp import web
 from sqlalchemy import func, select, text
 
 from bot.bootstrap import ChatApp, build_chat, chat_config, sender_config
-from bot.chat import ChatTransport, Incoming
+from bot.chat import ChatTransport, Incoming, TemporarilyUnavailable
 from bot.file_intake import FileIntake, FileSource
 from bot.mail.imap import ImapAccount, ImapPoller
 from bot.mail.ingest import IngestResult, MailIngest
@@ -121,17 +122,25 @@ def build_app(
 
 
 async def _with_file(app: web.Application, incoming: Incoming) -> Incoming:
-    """Files are fetched into the store before the message is queued (bot.file_intake)."""
+    """Files are fetched into the store before the message is queued (bot.file_intake).
+
+    Rocket.Chat being unreachable meanwhile is an outage to wait out, not a bug: the
+    webhook asks for the delivery again, with one line in the log.
+    """
     transport = app[TRANSPORT_KEY]
     if not isinstance(transport, FileSource):
         return incoming  # a transport that cannot fetch files (tests, the shell)
-    from bot.transport.rocketchat import FileTooLargeError
+    from bot.transport.rocketchat import FileTooLargeError, TransportError
 
     settings = app[SETTINGS_KEY]
     intake = FileIntake(
         transport, app[STORE_KEY].files, settings.max_file_bytes, (FileTooLargeError,)
     )
-    return await intake.prepare(incoming)
+    try:
+        return await intake.prepare(incoming)
+    except (TransportError, aiohttp.ClientError, TimeoutError) as exc:
+        reason = str(exc) or type(exc).__name__
+        raise TemporarilyUnavailable(f"its file could not be fetched: {reason}") from exc
 
 
 async def outbox_stats(store: Store) -> OutboxStats:

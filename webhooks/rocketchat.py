@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from bot.chat import Incoming
+from bot.chat import Incoming, TemporarilyUnavailable
 from bot.metrics import Metrics
 from webhooks.translate import Delivery, PayloadError, parse_delivery, skip_reason
 
@@ -142,6 +142,10 @@ class RocketChatWebhook:
             # Only the wait is cancelled on timeout: the inbox still handles the message.
             async with asyncio.timeout(self._accept_timeout):
                 outcome = await self._accept(delivery.incoming)
+        except TemporarilyUnavailable as exc:
+            log.warning("message %s not recorded yet: %s", delivery.incoming.message_id, exc)
+            self._metrics.error("accept_failed")
+            return web.json_response({"error": "temporarily unavailable"}, status=503)
         except Exception:
             # The batch did not commit (database down, say) or is too slow: ask Rocket.Chat
             # to deliver it again rather than lose it.

@@ -143,3 +143,26 @@ async def test_either_event_stores_the_file_exactly_once(
     files = await _files(database)
     assert [(f.name, f.size) for f in files] == [("f.csv", 8)]
     assert len(said) == 1
+
+
+async def test_a_file_during_an_outage_is_asked_again_with_one_log_line(
+    rc: FakeRocketChat, database: TestDatabase, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    ana = rc.add_user("ana")
+    room = rc.add_room("acme", members=[ana, rc.bot])
+    await _link(database, room.id)
+    await _crm_user(database, "ana")
+    # Every try of the first webhook attempt fails (the transport's own retries included).
+    rc.fail_next(4, status=502)  # nothing else calls Rocket.Chat before the download
+    async with serving(build_app(_settings(rc, database, tmp_path))) as (_, url):  # type: ignore[arg-type]
+        rc.add_outgoing_webhook(url + WEBHOOK, TOKEN, event="fileUploaded")
+        with caplog.at_level("INFO", logger="webhooks"):
+            result = await rc.emit_message(room, ana, "", file=FakeFile("f.csv", b"a,b\n"))
+        said = await _bot_says(rc, room, 1)
+    [delivery] = result.deliveries
+    assert [a.status for a in delivery.attempts] == [503, 200]
+    assert [(f.name, f.size) for f in await _files(database)] == [("f.csv", 4)]
+    assert len(said) == 1
+    outage = [r for r in caplog.records if "not recorded yet" in r.getMessage()]
+    assert [(r.levelname, r.exc_info) for r in outage] == [("WARNING", None)]
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
