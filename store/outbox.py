@@ -41,8 +41,12 @@ class OutboxItem:
 
 
 async def claim_message_ids(session: AsyncSession, message_ids: Sequence[str]) -> set[str]:
-    """Record ``message_ids`` as processed; returns the ones that were new."""
-    unique = list(dict.fromkeys(message_ids))
+    """Record ``message_ids`` as processed; returns the ones that were new.
+
+    Inserted in sorted order: two processes handed the same messages in different orders
+    then wait for each other's uncommitted ids in one order and cannot deadlock.
+    """
+    unique = sorted(set(message_ids))
     if not unique:
         return set()
     now = utcnow()

@@ -25,7 +25,6 @@ from bot.settings import Settings
 from store.models import ProcessedMessage
 from store.types import utcnow
 from tests.databases import TestDatabase
-from tests.e2e.test_cli import ENV_KEEP
 from tests.e2e.test_webhook import (
     TOKEN,
     QueueTransport,
@@ -35,10 +34,10 @@ from tests.e2e.test_webhook import (
     stored,
 )
 from tests.fakes.rocketchat import FakeRocketChat
+from tests.support.serve_process import free_port, serve_env
 from webhooks.rocketchat import rocketchat_webhook
 
 WEBHOOK = "/webhooks/rocketchat"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -235,30 +234,6 @@ def test_serve_says_when_its_port_is_taken(
     )
     assert err.count("\n") == 1
     assert not (tmp_path / "crmbot.db").exists()  # refused before the database was opened
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def serve_env(
-    rc: FakeRocketChat, database: TestDatabase, tmp_path: Path, port: int
-) -> dict[str, str]:
-    """A clean environment (no stray CRMBOT_* settings) for `crmbot serve` against ``rc``."""
-    env = {key: value for key, value in os.environ.items() if key in ENV_KEEP}
-    return env | {
-        "CRMBOT_DATABASE_URL": database.url,
-        "CRMBOT_HTTP_PORT": str(port),
-        "CRMBOT_ROCKETCHAT_URL": rc.url,
-        "CRMBOT_ROCKETCHAT_USER_ID": rc.bot.id,
-        "CRMBOT_ROCKETCHAT_TOKEN": rc.bot.token,
-        "CRMBOT_WEBHOOK_TOKEN": TOKEN,
-        "CRMBOT_FILES_DIR": str(tmp_path / "files"),
-        # This checkout's code, whichever copy of crmbot happens to be installed.
-        "PYTHONPATH": os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]),
-    }
 
 
 async def test_serve_process_answers_then_stops_cleanly_on_sigterm(
