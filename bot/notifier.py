@@ -73,6 +73,7 @@ class Notifier:
     """Delivers outbox rows in order per room; wakes on commit and polls as a fallback.
 
     A room whose message failed gets nothing later until it succeeds; other rooms go on.
+    Rooms are served side by side (a few at once), each in its own order.
     A message the chat refuses for good is dead-lettered so its room is not held forever.
     After a pass with failures the next one waits, longer each time (no hot loop in an
     outage). Several notifiers may share one database: claims keep each row to one.
@@ -91,6 +92,7 @@ class Notifier:
         backoff_cap: float = 60.0,
         claim_seconds: float = CLAIM_SECONDS,
         failures_per_pass: int = 3,
+        rooms_in_flight: int = 8,
     ) -> None:
         self._sessions = sessions
         self._transport = transport
@@ -101,6 +103,7 @@ class Notifier:
         self._backoff = (backoff_base, backoff_cap)
         self._claim_seconds = claim_seconds
         self._failures_per_pass = failures_per_pass
+        self._rooms_in_flight = rooms_in_flight
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.worker = f"notifier-{secrets.token_hex(4)}"
@@ -182,31 +185,45 @@ class Notifier:
                 return result
 
     async def _deliver(self, rows: list[Outbox], blocked: set[str], batch: _Batch) -> None:
+        """Each room's rows one after another, in order; up to ``rooms_in_flight`` rooms at
+        once, so one Rocket.Chat round trip per reply does not cap the whole bot's rate."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._claim_seconds * CLAIM_USE
-        streak = 0
+        by_room: dict[str, list[Outbox]] = {}
         for row in rows:
-            # Keep each room's order: nothing may overtake a failed message of its room.
-            if batch.tripped or row.room_id in blocked or loop.time() >= deadline:
-                batch.untried.append(row.seq)
-                continue
-            error = await self._send(row, deadline)
-            if error is None:
-                batch.sent.append(row.seq)
-                streak = 0
-            elif isinstance(error, PermanentSendError):
-                log.error(
-                    "outbox row %s for room %s dead-lettered: %s", row.seq, row.room_id, error
-                )
-                batch.dead.append((row.seq, _reason(error)))
-            else:
-                log.warning(
-                    "outbox row %s for room %s kept queued: %s", row.seq, row.room_id, error
-                )
-                batch.failed.append((row.seq, _reason(error)))
-                blocked.add(row.room_id)
-                streak += 1
-                batch.tripped = streak >= self._failures_per_pass
+            by_room.setdefault(row.room_id, []).append(row)
+        streak = 0  # failures in a row, across rooms: past a few, Rocket.Chat itself is down
+        slots = asyncio.Semaphore(self._rooms_in_flight)
+
+        async def deliver_room(room_rows: list[Outbox]) -> None:
+            nonlocal streak
+            async with slots:
+                for row in room_rows:
+                    # Keep the room's order: nothing may overtake a failed message of its room.
+                    if batch.tripped or row.room_id in blocked or loop.time() >= deadline:
+                        batch.untried.append(row.seq)
+                        continue
+                    error = await self._send(row, deadline)
+                    if error is None:
+                        batch.sent.append(row.seq)
+                        streak = 0
+                    elif isinstance(error, PermanentSendError):
+                        log.error(
+                            "outbox row %s for room %s dead-lettered: %s",
+                            row.seq, row.room_id, error,
+                        )  # fmt: skip
+                        batch.dead.append((row.seq, _reason(error)))
+                    else:
+                        log.warning(
+                            "outbox row %s for room %s kept queued: %s",
+                            row.seq, row.room_id, error,
+                        )  # fmt: skip
+                        batch.failed.append((row.seq, _reason(error)))
+                        blocked.add(row.room_id)
+                        streak += 1
+                        batch.tripped = batch.tripped or streak >= self._failures_per_pass
+
+        await asyncio.gather(*(deliver_room(room_rows) for room_rows in by_room.values()))
 
     async def _send(self, row: Outbox, deadline: float) -> Exception | None:
         try:

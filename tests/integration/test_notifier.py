@@ -312,3 +312,35 @@ async def test_two_notifiers_on_postgresql_send_each_row_once(
     assert second.sent > 0
     for room in rooms:
         assert rc.texts(room) == expected(room, 10)
+
+
+@dataclass
+class HeldRoomTransport:
+    """Holds every send to ``held`` until released; records the others as they go out."""
+
+    held: str
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    sent: list[Outgoing] = field(default_factory=list)
+    other_sent: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def send(self, message: Outgoing) -> None:
+        if message.room_id == self.held:
+            await self.release.wait()
+        else:
+            self.other_sent.set()
+        self.sent.append(message)
+
+
+async def test_a_slow_room_does_not_hold_up_the_other_rooms(store: Store) -> None:
+    await queue(store, burst(2))
+    transport = HeldRoomTransport(held="room-a")
+    notifier = Notifier(store.sessions, transport, render)
+    delivering = asyncio.create_task(notifier.drain())
+    async with asyncio.timeout(10):  # a guard: room-a's first reply is still in flight
+        await transport.other_sent.wait()
+    assert not delivering.done()
+    transport.release.set()
+    async with asyncio.timeout(10):
+        assert await delivering == 6
+    for room in ROOMS:
+        assert [m.text for m in transport.sent if m.room_id == room] == expected(room, 2)
