@@ -23,7 +23,9 @@ text is parsed. The rules below follow the Rocket.Chat sources directly:
   for parsers that hand odd host names to ``tldts``). ``localhost`` (always auto-linked)
   gets a word joiner inside it.
 * ``scheme://`` gets a word joiner after ``:`` (both parsers and the server's URL-preview
-  regex need ``://`` contiguous); ``](`` and ``<`` get one (markdown links/images,
+  regex need ``://`` contiguous); so does a ``:`` before a character of an emoji short
+  code (``EmojiShortCodeName = [0-9a-zA-Z-_+.]+``), so ``:x:`` never becomes an emoji;
+  ``](`` and ``<`` get one (markdown links/images,
   ``<t:…>`` timestamps); ``||`` spoilers and ``+<digits>`` phone links are split the same way.
 * ``<url|text>`` links: the hand-written parser accepts *any* text between ``<`` and ``|``,
   so no invisible character can stop it. A ``|`` between ``<`` and ``>`` on one line is
@@ -97,6 +99,9 @@ def _truncate(text: str, max_len: int | None) -> str:
 
 _Rule = Callable[[str], str]  # next character ("" at the end of the line) -> replacement
 _KEYCAP_TAIL: Final = ("\ufe0f", "\u20e3")  # "#️⃣" must stay an emoji
+_SHORTCODE_CHARS: Final = frozenset(
+    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_+."
+)
 _LOCALHOST = re.compile("(?i)(local)(host)")
 
 
@@ -121,7 +126,7 @@ _RULES: Final[dict[str, _Rule]] = {
     "\\": lambda nxt: "\\" + WORD_JOINER,
     "@": lambda nxt: WORD_JOINER + "@" + WORD_JOINER,
     "#": lambda nxt: "#" if nxt in _KEYCAP_TAIL else "#" + WORD_JOINER,
-    ":": lambda nxt: ":" + WORD_JOINER if nxt in ("/", "") else ":",
+    ":": lambda nxt: ":" + WORD_JOINER if nxt in ("/", "") or nxt in _SHORTCODE_CHARS else ":",
     "<": lambda nxt: "<" + WORD_JOINER,
     "]": lambda nxt: "]" + WORD_JOINER if nxt in ("(", "") else "]",
     "+": lambda nxt: "+" + WORD_JOINER if nxt in ("(", "") or nxt.isdecimal() else "+",
@@ -207,6 +212,7 @@ _TRIGGERS: Final = tuple(
         r"<t:",  # timestamp
         r"\|\|",  # spoiler
         r"\+[\d(]",  # phone number link
+        r":[0-9A-Za-z_+.\-]+:",  # emoji short code
         r"\\[(\[]",  # KaTeX
         r"(?:^|(?<=[\r\n]))[ \t]*(?:>|#{1,4}[ \t]|[-*+][ \t]|\d+[.)][ \t]|-{3,}|\||\$\$)",
     )

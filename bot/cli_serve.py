@@ -24,23 +24,27 @@ def serve(settings: Settings, *, transport_factory: TransportFactory = rocketcha
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    # Bound before anything opens: a busy port is reported as such, before the database is
-    # touched, instead of surfacing from run_app looking like any other OSError.
-    sock = listen(settings.http_host, settings.http_port)
+    # Built first, since building checks the settings and opens nothing, so a settings error
+    # never leaves the port bound; then bound before anything opens: a busy port is reported
+    # as such, before the database is touched, not from run_app like any other OSError.
     app = build_app(settings, transport_factory=transport_factory)
+    sock = listen(settings.http_host, settings.http_port)
     url = f"http://{settings.http_host}:{settings.http_port}"
 
     def announce(*_lines: object) -> None:
         # run_app calls this once the socket serves: the line operators and tests wait for.
         log.info("listening on %s", url)
 
-    web.run_app(
-        app,
-        sock=sock,
-        access_log=None,
-        print=announce,
-        shutdown_timeout=SHUTDOWN_TIMEOUT,
-    )
+    # The socket is closed here too: a start that fails (the database unreachable) never
+    # hands it to the server that would close it.
+    with sock:
+        web.run_app(
+            app,
+            sock=sock,
+            access_log=None,
+            print=announce,
+            shutdown_timeout=SHUTDOWN_TIMEOUT,
+        )
     log.info("stopped")
     return 0
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.commands.base import CommandHandler, Ctx
 from bot.commands.detail import show_number
 from bot.commands.notify import notify_contact_rooms
-from bot.permissions import Action, allowed
+from bot.permissions import Action, allowed, needed_role
 from bot.routing import Command, Route, fold, match_control
 from bot.routing.words import COMMAND_WORDS
 from dialogs.engine import DialogEngine
@@ -43,6 +43,7 @@ class DialogRunner:
             currency=ctx.config.currency,
             role=ctx.role,
             can=lambda action: allowed(ctx.role, Action(action)),
+            needed=lambda action: needed_role(Action(action)),
         )
 
     async def handle(self, ctx: Ctx, addressed: bool) -> bool:

@@ -66,8 +66,14 @@ class FileIntake:
         if file.size is not None and file.size > self._max:
             return replace(file, refused=TOO_LARGE)
         # Built from the id, the name fully escaped: a name like "../../x" must not become
-        # path segments that an HTTP client normalises into another URL.
-        path = f"/file-upload/{quote(file.id, safe='')}/{quote(file.name, safe='') or 'file'}"
+        # path segments that an HTTP client normalises into another URL. The name is only
+        # cosmetic there (Rocket.Chat finds the file by id), so controls are left out and a
+        # name that is a dot segment itself ("." or "..", resolved away by any client) is
+        # replaced: the request always reaches this file's own route.
+        segment = quote("".join(ch for ch in file.name if ch.isprintable()), safe="")
+        if not segment.strip("."):
+            segment = "file"
+        path = f"/file-upload/{quote(file.id, safe='')}/{segment}"
         try:
             data = await self._source.download(path, max_bytes=self._max)
         except self._too_large:

@@ -23,7 +23,8 @@ class Settings(BaseSettings):
         env_prefix="CRMBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )
 
-    database_url: str = "sqlite+aiosqlite:///./crmbot.db"
+    # Out of the repr: a PostgreSQL URL holds the password (the secrets are SecretStr).
+    database_url: str = Field(default="sqlite+aiosqlite:///./crmbot.db", repr=False)
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=1, le=65535)
     rocketchat_url: str | None = None
@@ -75,7 +76,10 @@ class Settings(BaseSettings):
     def require(self, *names: str) -> None:
         """Stop with one line naming the first required setting that is missing."""
         for name in names:
-            if getattr(self, name) in (None, ""):
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):  # an empty secret is no secret
+                value = value.get_secret_value()
+            if value in (None, ""):
                 raise SettingsError(f"CRMBOT_{name.upper()} is required but not set")
 
 

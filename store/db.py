@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -18,12 +19,24 @@ from store.sqlite_inline import inline_creator
 
 
 class DatabaseUrlError(ValueError):
-    """The configured database URL names a driver crmbot does not support."""
+    """The configured database URL is malformed or names a driver crmbot does not support."""
+
+
+def parse_url(url: str) -> URL:
+    """``url`` parsed; a malformed one is a DatabaseUrlError that never repeats the URL,
+    since it may hold a password."""
+    try:
+        return make_url(url)
+    except (ArgumentError, ValueError) as exc:  # a bad scheme, port, or no URL at all
+        raise DatabaseUrlError(
+            "the database URL cannot be read: use sqlite+aiosqlite:///PATH or "
+            "postgresql+asyncpg://USER:PASSWORD@HOST:PORT/NAME"
+        ) from exc
 
 
 def is_sqlite(url: str) -> bool:
     """Whether ``url`` is an SQLite URL."""
-    return make_url(url).get_backend_name() == "sqlite"
+    return parse_url(url).get_backend_name() == "sqlite"
 
 
 def create_engine(url: str, *, echo: bool = False, sqlite_inline: bool = True) -> AsyncEngine:
@@ -32,7 +45,7 @@ def create_engine(url: str, *, echo: bool = False, sqlite_inline: bool = True) -
     ``sqlite_inline=False`` keeps aiosqlite's worker thread (store.sqlite_inline says why
     the default does without it); the benchmarks compare the two.
     """
-    parsed = make_url(url)
+    parsed = parse_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         return _sqlite_engine(url, echo=echo, inline=sqlite_inline)
@@ -50,7 +63,7 @@ def create_engine(url: str, *, echo: bool = False, sqlite_inline: bool = True) -
 
 
 def _sqlite_engine(url: str, *, echo: bool, inline: bool) -> AsyncEngine:
-    parsed = make_url(url)
+    parsed = parse_url(url)
     if parsed.get_driver_name() != "aiosqlite":
         raise DatabaseUrlError("SQLite URLs must use the aiosqlite driver: sqlite+aiosqlite://")
     database = parsed.database or ""

@@ -46,12 +46,11 @@ def _labels(ctx: Ctx, kind: StatusKind, codes: tuple[str, ...]) -> list[Param]:
 
 
 def _permitted(ctx: Ctx, record: StatusRecord, new: str) -> bool:
-    """Changing needs the kind's action; approving a purchase order needs admin besides."""
-    if not ctx.permit(CHANGE_ACTION[record.kind]):
-        return False
+    """Changing needs the kind's action; approving a purchase order needs the approval
+    action, asked first so that a refusal names the role that approves (admin)."""
     if record.kind is StatusKind.PURCHASE_ORDER and new == "approved":
-        return ctx.permit(Action.APPROVE_PURCHASE)
-    return True
+        return ctx.permit(Action.APPROVE_PURCHASE) and ctx.permit(CHANGE_ACTION[record.kind])
+    return ctx.permit(CHANGE_ACTION[record.kind])
 
 
 def _show_current(ctx: Ctx, record: StatusRecord) -> None:

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import re
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aioimaplib
 
@@ -44,7 +44,7 @@ class ImapAccount:
     host: str
     port: int
     user: str
-    password: str
+    password: str = field(repr=False)  # never in a log line or a traceback's locals
     folder: str = "INBOX"
     use_ssl: bool = True
 
