@@ -105,6 +105,9 @@ class Notifier:
         self._failures_per_pass = failures_per_pass
         self._rooms_in_flight = rooms_in_flight
         self._wake = asyncio.Event()
+        # One pass at a time (drain() beside the background task, say): claims of this worker
+        # outside a pass are then always stale, which store.outbox relies on.
+        self._pass_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self.worker = f"notifier-{secrets.token_hex(4)}"
         self.sent = 0
@@ -157,6 +160,10 @@ class Notifier:
 
     async def run_pass(self) -> PassResult:
         """Claim and deliver batches until nothing is left that may go out now."""
+        async with self._pass_lock:
+            return await self._pass()
+
+    async def _pass(self) -> PassResult:
         result = PassResult()
         blocked: set[str] = set()
         while True:

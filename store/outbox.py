@@ -88,8 +88,15 @@ async def enqueue(session: AsyncSession, items: Sequence[OutboxItem]) -> list[st
     return ids
 
 
-def _claimable(now: dt.datetime, exclude_rooms: Collection[str]) -> Select[Outbox]:
-    """Unsent, unclaimed rows whose room has no earlier row claimed by anyone, oldest first."""
+def _claimable(now: dt.datetime, exclude_rooms: Collection[str], worker: str) -> Select[Outbox]:
+    """Unsent rows, unclaimed or left claimed by ``worker``, whose room has no earlier row
+    claimed by another worker; oldest first.
+
+    A worker holds claims only inside one of its passes, and its passes never overlap, so a
+    claim of its own seen at the start of a claim is stale: its pass could not record the
+    outcome (the database went away after the send). Taking it back now, instead of when it
+    expires, keeps that room from waiting out the claim; a resend keeps the row's ``_id``.
+    """
     earlier = aliased(Outbox)
     room_busy = (
         select(earlier.seq)
@@ -98,12 +105,17 @@ def _claimable(now: dt.datetime, exclude_rooms: Collection[str]) -> Select[Outbo
             earlier.seq < Outbox.seq,
             earlier.sent_at.is_(None),
             earlier.claimed_until >= now,
+            earlier.claimed_by != worker,
         )
         .exists()
     )
     query = select(Outbox).where(
         Outbox.sent_at.is_(None),
-        or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now),
+        or_(
+            Outbox.claimed_until.is_(None),
+            Outbox.claimed_until < now,
+            Outbox.claimed_by == worker,
+        ),
         ~room_busy,
     )
     if exclude_rooms:
@@ -134,7 +146,7 @@ async def claim_pending(
         # row while another worker is claiming it and take a later row of the same room.
         # (SQLite needs nothing: BEGIN IMMEDIATE already makes one writer at a time.)
         await session.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK_KEY)))
-    query = _claimable(now, exclude_rooms).limit(limit)
+    query = _claimable(now, exclude_rooms, worker).limit(limit)
     if postgres:
         query = query.with_for_update(skip_locked=True, of=Outbox)
     rows = list(await session.scalars(query))

@@ -7,11 +7,13 @@ was most of a dialog step's cost. SQLite itself answers a statement of ours in m
 from the page cache, so this connection keeps aiosqlite's API (which SQLAlchemy's aiosqlite
 dialect drives) but runs each call directly on the event loop's thread.
 
-Only the two calls that can wait do go to a thread, so the loop keeps serving while they do:
-``BEGIN IMMEDIATE`` (it waits for another process's write lock, up to ``busy_timeout``) and
-``COMMIT`` (it may run a WAL checkpoint, which syncs the file). Calls never overlap: the
-engine has one connection and a session uses it one statement at a time, which is also why
-the sqlite3 connection may be used from more than one thread (``check_same_thread=False``).
+The one call that can wait long is ``BEGIN IMMEDIATE``: it waits for another process's write
+lock (a `crmbot import` beside the server, say). SQLite's own busy handler would hold the
+loop for all that time, so BEGIN is tried without it and retried after an asyncio sleep,
+for ``lock_wait`` seconds at most: the loop keeps serving meanwhile, and a cancelled caller
+stops at once, with no statement half-run. Once BEGIN IMMEDIATE holds the write lock, WAL
+mode lets nothing else make our statements wait, and a commit does not sync the file
+(``synchronous=NORMAL``), so the other calls stay short.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from typing import Any
 
 import aiosqlite
 
-# Calls that may block on another process or on the disk: sent to a thread.
-_WAITING_SQL = ("BEGIN", "COMMIT", "END")
+LOCK_WAIT_SECONDS = 30.0  # as long as the thread-based driver's busy_timeout waited
+FIRST_RETRY = 0.001
+MAX_RETRY = 0.05
 
 
 class _RunNow:
@@ -49,16 +52,42 @@ class _RunNow:
 class InlineConnection(aiosqlite.Connection):
     """aiosqlite's connection API, run on the caller's thread (see the module's docstring)."""
 
-    def __init__(self, connector: Callable[[], sqlite3.Connection]) -> None:
+    def __init__(
+        self, connector: Callable[[], sqlite3.Connection], lock_wait: float = LOCK_WAIT_SECONDS
+    ) -> None:
         super().__init__(connector, iter_chunk_size=64)
         self._tx = _RunNow()  # type: ignore[assignment]
+        self._lock_wait = lock_wait
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
-        if _may_wait(fn, args):
-            return await asyncio.to_thread(fn, *args, **kwargs)
+        if _is_begin(args):
+            return await self._begin(partial(fn, *args, **kwargs))
         return fn(*args, **kwargs)
+
+    async def _begin(self, begin: Callable[[], Any]) -> Any:
+        """``begin`` without SQLite's busy wait, retried while another writer holds the lock."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._lock_wait
+        delay = FIRST_RETRY
+        while True:
+            try:
+                return self._without_busy_wait(begin)
+            except sqlite3.OperationalError as error:
+                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or loop.time() >= deadline:
+                    raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_RETRY)
+
+    def _without_busy_wait(self, call: Callable[[], Any]) -> Any:
+        connection = self._conn
+        (timeout,) = connection.execute("PRAGMA busy_timeout").fetchone()
+        connection.execute("PRAGMA busy_timeout=0")
+        try:
+            return call()
+        finally:
+            connection.execute(f"PRAGMA busy_timeout={int(timeout)}")
 
     async def _connect(self) -> InlineConnection:
         if self._connection is None:
@@ -79,11 +108,9 @@ class InlineConnection(aiosqlite.Connection):
         self.stop()
 
 
-def _may_wait(fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
-    if getattr(fn, "__name__", "") == "commit":
-        return True
+def _is_begin(args: tuple[Any, ...]) -> bool:
     sql = args[0] if args and isinstance(args[0], str) else ""
-    return sql.lstrip()[:6].upper().startswith(_WAITING_SQL)
+    return sql.lstrip()[:5].upper() == "BEGIN"
 
 
 def inline_creator(database: str) -> Callable[[], Awaitable[InlineConnection]]:
