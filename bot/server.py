@@ -31,6 +31,8 @@ from store.types import utcnow
 from webhooks.email import Handler as EmailHandler
 from webhooks.email import email_webhook
 from webhooks.health import health_handler
+from webhooks.openapi import PATH as OPENAPI_PATH
+from webhooks.openapi import openapi_handler
 from webhooks.rocketchat import rocketchat_webhook
 
 TransportFactory = Callable[[Settings], AbstractAsyncContextManager[ChatTransport]]
@@ -118,6 +120,7 @@ def build_app(
     app.router.add_post("/webhooks/email", email)
     app.router.add_get("/healthz", health_handler(ping))
     app.router.add_get("/metrics", metrics_handler(metrics))
+    app.router.add_get(OPENAPI_PATH, openapi_handler())
     return app
 
 

@@ -117,7 +117,7 @@ class ClosingFlow(LineItemsFlow):
             return ""
         text = self.io.text.strip()
         options = await self._address_options()
-        if text.isdigit():
+        if text.isascii() and text.isdigit() and len(text) <= 9:  # not "²", nor 5,000 digits
             number = int(text)
             if not 1 <= number <= len(options):
                 raise AnswerError("bad_address_number", {"max": len(options)})

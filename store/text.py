@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import unicodedata
 
+from sqlalchemy import ColumnElement, and_
+from sqlalchemy.orm import QueryableAttribute
+
 
 def _caseless(text: str) -> str:
     # Unicode's compatibility caseless match (Ch. 3, D146): NFKD and casefold each undo the
@@ -26,12 +29,32 @@ def digits(text: str) -> str:
     return "".join(ch for ch in text if ch.isdigit())
 
 
-def prefix_upper_bound(prefix: str) -> str:
-    """The smallest string greater than every string starting with ``prefix``.
+_LAST_CODE_POINT = "\U0010ffff"
+
+
+def prefix_upper_bound(prefix: str) -> str | None:
+    """The smallest string greater than every string starting with ``prefix``, or None when
+    there is none (``prefix`` is only U+10FFFF, the last code point).
 
     ``key >= p AND key < prefix_upper_bound(p)`` is a prefix match that a plain b-tree
-    index serves (``LIKE p || '%'`` is not, on either database).
+    index serves (``LIKE p || '%'`` is not, on either database). Both databases compare
+    keys in code point order; surrogates cannot be stored, so U+D7FF is followed by U+E000.
     """
     if not prefix:
         raise ValueError("empty prefix")
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    stem = prefix.rstrip(_LAST_CODE_POINT)
+    if not stem:
+        return None
+    following = ord(stem[-1]) + 1
+    if 0xD800 <= following <= 0xDFFF:
+        following = 0xE000
+    return stem[:-1] + chr(following)
+
+
+def starts_with(
+    column: ColumnElement[str] | QueryableAttribute[str], prefix: str
+) -> ColumnElement[bool]:
+    """``column`` starts with ``prefix``, as an index range (see prefix_upper_bound)."""
+    upper = prefix_upper_bound(prefix)
+    at_least = column >= prefix
+    return at_least if upper is None else and_(at_least, column < upper)

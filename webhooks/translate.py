@@ -6,6 +6,7 @@ here: the HTTP edge (`webhooks.rocketchat`) authenticates first and only then ca
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -130,11 +131,22 @@ def _object(body: Mapping[str, object], key: str) -> Mapping[str, object]:
     return value
 
 
+# A lone surrogate (an emoji cut in half, JSON-escaped) cannot be encoded for either
+# database, and PostgreSQL refuses NUL: cleaned here, at the edge, not failed on deep inside.
+_UNSTORABLE = re.compile("[\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """``text`` as the database can keep it: lone surrogates as U+FFFD, NULs dropped."""
+    return _UNSTORABLE.sub("\ufffd", text).replace("\x00", "")
+
+
 def _required(body: Mapping[str, object], key: str, label: str = "") -> str:
     value = body.get(key)
-    if not isinstance(value, str) or not value:
+    cleaned = storable(value) if isinstance(value, str) else ""
+    if not cleaned:
         raise PayloadError(f"`{label or key}` is required and must be a non-empty string")
-    return value
+    return cleaned
 
 
 def _optional(body: Mapping[str, object], key: str) -> str:
@@ -143,4 +155,4 @@ def _optional(body: Mapping[str, object], key: str) -> str:
         return ""
     if not isinstance(value, str):
         raise PayloadError(f"`{key}` must be a string")
-    return value
+    return storable(value)

@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import Product, Service, Tax, Vendor
-from store.text import fold, prefix_upper_bound
+from store.text import fold, starts_with
 
 Item = TypeVar("Item", Product, Service)
 
@@ -91,7 +91,7 @@ async def search_vendors(session: AsyncSession, text: str, limit: int = 10) -> l
         return []
     rows = await session.scalars(
         select(Vendor)
-        .where(Vendor.name_key >= key, Vendor.name_key < prefix_upper_bound(key))
+        .where(starts_with(Vendor.name_key, key))
         .order_by(Vendor.name_key)
         .limit(limit)
     )
@@ -115,13 +115,12 @@ async def search_items(
     key = fold(text)
     if not key:
         return []
-    upper = prefix_upper_bound(key)
     rows = await session.scalars(
         select(model)
         .where(
             or_(
-                (model.sku_key >= key) & (model.sku_key < upper),
-                (model.name_key >= key) & (model.name_key < upper),
+                starts_with(model.sku_key, key),
+                starts_with(model.name_key, key),
                 model.name_key.contains(f" {key}"),
             )
         )

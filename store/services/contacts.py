@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import Address, Contact, ContactKey
-from store.text import digits, fold, prefix_upper_bound
+from store.text import digits, fold, starts_with
 
 MIN_PHONE_DIGITS = 3
 _PHONE_NOISE = re.compile(r"[\d\s+().-]")
@@ -131,9 +131,7 @@ async def search_contacts(session: AsyncSession, text: str, limit: int = 10) -> 
     for probe in words[:4]:
         ids = set(
             await session.scalars(
-                select(ContactKey.contact_id)
-                .where(ContactKey.key >= probe, ContactKey.key < prefix_upper_bound(probe))
-                .limit(1000)
+                select(ContactKey.contact_id).where(starts_with(ContactKey.key, probe)).limit(1000)
             )
         )
         candidate_ids = ids if candidate_ids is None else candidate_ids & ids
