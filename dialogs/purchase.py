@@ -251,6 +251,11 @@ class PurchaseFlow(ClosingFlow):
         if not contact.get("id") or await self.io.session.get(Contact, contact["id"]) is None:
             step = self.editable.index(S.CONTACT) + 1
             return SaveProblem("contact_gone", contact.get("name", ""), step=step)
+        if self.fields.get("status") == "approved" and not self.io.can("approve_purchase"):
+            # Chosen while the user could approve; the role changed before `guardar`.
+            step = self.editable.index(S.STATUS) + 1
+            needed = self.io.needed("approve_purchase")
+            return SaveProblem("approval_needs_role", needed, step=step)
         return None
 
     def draft(self) -> DocumentDraft:

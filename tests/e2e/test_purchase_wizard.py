@@ -743,6 +743,25 @@ async def test_admin_approves_while_creating(store: Store) -> None:
     assert (po.number, po.status, po.total) == ("OC-00001", "approved", Decimal("136.13"))
 
 
+async def test_an_approval_chosen_before_losing_the_role_is_not_saved(store: Store) -> None:
+    await seed_world(store)
+    await at_role(store, "marta", "admin")
+    async with Chat(store, fixed_role=None, clock=clock) as chat:
+        script = [*HEADER[:-1], "aprobada", *LINE_1, *CLOSING]
+        await say_all(chat, script, user="marta")
+        await at_role(store, "marta", "compras")  # may still buy, no longer approve
+        refused = await shown(chat, "guardar", user="marta")
+        assert refused[0] == (
+            "No se pudo guardar: aprobar una orden de compra necesita el rol `admin`. "
+            "Elige otro estado con `editar 5`."
+        )
+        assert await state(store) == "review"
+        await say_all(chat, ["editar 5", "1", "guardar"], user="marta")
+    async with store.sessions() as s:
+        [po] = list(await s.scalars(select(m.Document)))
+    assert (po.number, po.status) == ("OC-00001", "created")
+
+
 # ------------------------------------------------------------------ bad answers
 
 
