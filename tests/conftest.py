@@ -17,6 +17,7 @@ from store.db import create_engine, session_factory
 from store.filestore import FileStore
 from tests import databases
 from tests.databases import TestDatabase
+from tests.fakes.rocketchat import FakeRocketChat
 
 T = TypeVar("T")
 
@@ -83,3 +84,17 @@ async def session(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[A
 def store(database: TestDatabase, tmp_path: Path) -> Store:
     """The store handle the chat side is built on."""
     return Store(database.engine, session_factory(database.engine), FileStore(tmp_path / "files"))
+
+
+@pytest.fixture
+async def rc() -> AsyncIterator[FakeRocketChat]:
+    """The fake Rocket.Chat; its outgoing webhook retries without Rocket.Chat's delays.
+
+    Test modules that need the real delays, or rooms made up front, define their own.
+    """
+
+    async def no_wait(_seconds: float) -> None:
+        return None
+
+    async with FakeRocketChat(webhook_sleep=no_wait) as fake:
+        yield fake

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -21,15 +20,6 @@ from tests.fakes.rocketchat import FakeRocketChat
 from tests.fakes.rocketchat_model import FakeFile, FakeRoom
 
 WEBHOOK = "/webhooks/rocketchat"
-
-
-@pytest.fixture
-async def rc() -> AsyncIterator[FakeRocketChat]:
-    async def no_wait(_seconds: float) -> None:
-        return None
-
-    async with FakeRocketChat(webhook_sleep=no_wait) as fake:
-        yield fake
 
 
 async def _link(database: TestDatabase, room_id: str) -> int:

@@ -224,15 +224,6 @@ async def until(check: Callable[[], T | None], what: str) -> T:
 # --- through `crmbot serve` and a faithful fake Rocket.Chat ----------------------------------
 
 
-@pytest.fixture
-async def rc() -> AsyncIterator[FakeRocketChat]:
-    async def no_wait(_seconds: float) -> None:
-        return None
-
-    async with FakeRocketChat(webhook_sleep=no_wait) as fake:
-        yield fake
-
-
 async def test_a_purchase_order_reaches_the_vendor_the_room_and_the_history(
     rc: FakeRocketChat, database: TestDatabase, store: Store, sink: Sink, tmp_path: Path
 ) -> None:

@@ -40,15 +40,6 @@ from webhooks.rocketchat import rocketchat_webhook
 WEBHOOK = "/webhooks/rocketchat"
 
 
-@pytest.fixture
-async def rc() -> AsyncIterator[FakeRocketChat]:
-    async def no_wait(_seconds: float) -> None:  # Rocket.Chat's retry delays, skipped
-        return None
-
-    async with FakeRocketChat(webhook_sleep=no_wait) as fake:
-        yield fake
-
-
 async def test_a_message_from_rocketchat_is_acknowledged_once_and_answered(
     rc: FakeRocketChat, database: TestDatabase, tmp_path: Path
 ) -> None:

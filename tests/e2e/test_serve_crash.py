@@ -13,7 +13,7 @@ import asyncio
 import datetime as dt
 import random
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -82,15 +82,6 @@ HELP = ("*Qué puedes hacer aquí*",)
 def search(text: str) -> Step:
     """`buscar` for something no contact has: the reply names it, so it is this one's."""
     return Step(text, (f"No encuentro ningún contacto con «{text.split()[-1]}»",))
-
-
-@pytest.fixture
-async def rc() -> AsyncIterator[FakeRocketChat]:
-    async def no_wait(_seconds: float) -> None:  # Rocket.Chat's retry delays, skipped
-        return None
-
-    async with FakeRocketChat(webhook_sleep=no_wait) as fake:
-        yield fake
 
 
 # ------------------------------------------------------------------ the chat world

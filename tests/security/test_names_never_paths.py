@@ -21,7 +21,6 @@ import io
 import os
 import re
 import time
-from collections.abc import AsyncIterator
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -101,15 +100,6 @@ def check_nowhere_else(names: list[str], bases: list[Path], contents: set[bytes]
             except OSError:  # a name too long to be a path
                 found = None
             assert found not in contents, target
-
-
-@pytest.fixture
-async def rc() -> AsyncIterator[FakeRocketChat]:
-    async def no_wait(_seconds: float) -> None:
-        return None
-
-    async with FakeRocketChat(webhook_sleep=no_wait) as fake:
-        yield fake
 
 
 async def _seed(database: TestDatabase, room_id: str) -> None:

@@ -174,15 +174,6 @@ async def pg_url(request: pytest.FixtureRequest) -> AsyncIterator[str]:
         await databases.drop_pg(name)
 
 
-@pytest.fixture
-async def rc() -> AsyncIterator[FakeRocketChat]:
-    async def no_wait(_seconds: float) -> None:
-        return None
-
-    async with FakeRocketChat(webhook_sleep=no_wait) as fake:
-        yield fake
-
-
 async def _seed(url: str, room_id: str) -> None:
     engine = create_engine(url)
     try:
