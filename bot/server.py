@@ -89,7 +89,7 @@ def build_app(
     app.cleanup_ctx.append(_store_ctx(store_opener))
     app.cleanup_ctx.append(_transport_ctx(transport_factory))
     sender_config(settings)  # a malformed CRMBOT_SMTP_RELAY_URL stops the start here
-    app.cleanup_ctx.append(_chat_ctx if deliver else _chat_ctx_without_delivery)
+    app.cleanup_ctx.append(_chat_ctx(deliver=deliver))
     # Checked here, so a missing IMAP user or password stops the start before anything opens.
     imap = imap_account(settings) if settings.imap_host else None
     app.cleanup_ctx.append(_mail_ctx(imap))
@@ -175,14 +175,12 @@ def _transport_ctx(factory: TransportFactory) -> CleanupCtx:
     return ctx
 
 
-async def _chat_ctx(app: web.Application) -> AsyncIterator[None]:
-    async for _ in _run_chat(app, deliver=True):
-        yield
+def _chat_ctx(*, deliver: bool) -> CleanupCtx:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        async for _ in _run_chat(app, deliver=deliver):
+            yield
 
-
-async def _chat_ctx_without_delivery(app: web.Application) -> AsyncIterator[None]:
-    async for _ in _run_chat(app, deliver=False):
-        yield
+    return ctx
 
 
 async def _run_chat(app: web.Application, *, deliver: bool) -> AsyncIterator[None]:

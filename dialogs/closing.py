@@ -68,9 +68,7 @@ class ClosingFlow(LineItemsFlow):
         self.io.say("closing_delivery", default=default or None, options=options)  # type: ignore[arg-type]
 
     async def take_delivery(self) -> None:
-        default = await self._default_delivery()
-        self.fields["delivery"] = await self._address_answer(default)
-        self._note_address_origin("delivery")
+        await self._take_address("delivery", await self._default_delivery())
         self.accept()
 
     async def ask_billing(self) -> None:
@@ -79,17 +77,16 @@ class ClosingFlow(LineItemsFlow):
         self.io.say("closing_billing", default=default or None, options=options)  # type: ignore[arg-type]
 
     async def take_billing(self) -> None:
-        self.fields["billing"] = await self._address_answer(await self._default_billing())
-        self._note_address_origin("billing")
+        await self._take_address("billing", await self._default_billing())
         self.accept()
 
-    def _note_address_origin(self, name: str) -> None:
-        """Remember whether the address came from the contact (``ok`` or a number) or was typed.
+    async def _take_address(self, name: str, default: str) -> None:
+        """Keep the answer, and whether it came from the contact (``ok`` or a number).
 
         Only the ones that came from the contact follow it when the contact is changed; a
         typed address, or an address left empty with ``omitir``, is the user's own choice.
         """
-        from_contact = self.control is Control.OK or self.io.text.strip().isdigit()
+        self.fields[name], from_contact = await self._address_answer(default)
         followed: list[str] = [n for n in self.data.get("contact_addresses", []) if n != name]
         if from_contact:
             followed.append(name)
@@ -108,21 +105,22 @@ class ClosingFlow(LineItemsFlow):
         if changed:
             self.io.say("closing_addresses_followed", names=changed)
 
-    async def _address_answer(self, default: str) -> str:
+    async def _address_answer(self, default: str) -> tuple[str, bool]:
+        """The address answered, and whether it is one of the contact's (or the default)."""
         if self.control is Control.OK:
             if not default:
                 raise AnswerError("no_default", {})
-            return default
+            return default, True
         if self.control is Control.SKIP:
-            return ""
+            return "", False
         text = self.io.text.strip()
         options = await self._address_options()
         if text.isascii() and text.isdigit() and len(text) <= 9:  # not "²", nor 5,000 digits
             number = int(text)
             if not 1 <= number <= len(options):
                 raise AnswerError("bad_address_number", {"max": len(options)})
-            return options[number - 1]
-        return parse_text(text, max_len=MAX_ADDRESS)
+            return options[number - 1], True
+        return parse_text(text, max_len=MAX_ADDRESS), False
 
     # --- review and save ----------------------------------------------------------------
     def review_params(self) -> dict[str, Param]:

@@ -48,7 +48,7 @@ def create_engine(url: str, *, echo: bool = False, sqlite_inline: bool = True) -
     parsed = parse_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        return _sqlite_engine(url, echo=echo, inline=sqlite_inline)
+        return _sqlite_engine(url, parsed, echo=echo, inline=sqlite_inline)
     if backend == "postgresql":
         if parsed.get_driver_name() != "asyncpg":
             raise DatabaseUrlError(
@@ -62,8 +62,7 @@ def create_engine(url: str, *, echo: bool = False, sqlite_inline: bool = True) -
     )
 
 
-def _sqlite_engine(url: str, *, echo: bool, inline: bool) -> AsyncEngine:
-    parsed = parse_url(url)
+def _sqlite_engine(url: str, parsed: URL, *, echo: bool, inline: bool) -> AsyncEngine:
     if parsed.get_driver_name() != "aiosqlite":
         raise DatabaseUrlError("SQLite URLs must use the aiosqlite driver: sqlite+aiosqlite://")
     database = parsed.database or ""
