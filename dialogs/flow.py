@@ -18,12 +18,12 @@ from typing import Any, ClassVar
 
 from transitions.extensions.asyncio import AsyncMachine
 
+from dialogs import history
 from dialogs.io import Control, DialogIO
 from dialogs.parsing import AnswerError
 from store.models import DialogSession
 
 Data = dict[str, Any]
-HISTORY_LIMIT = 50
 TRIGGER_ANSWER = "answer"
 
 
@@ -182,15 +182,12 @@ class Flow:
         return copy.deepcopy({k: v for k, v in self.data.items() if k != "history"})
 
     def push_history(self, state: str, data: Data) -> None:
-        """Remember where we were and what we had, before an accepted answer."""
-        history: list[Data] = self.data.setdefault("history", [])
-        history.append({"state": state, "data": data})
-        del history[:-HISTORY_LIMIT]
+        """Remember where we were and what we had (``data``, our own copy) before an answer."""
+        history.push(self.data.setdefault("history", []), state, data)
 
     def pop_history(self) -> Data | None:
         """The step and data before the last accepted answer, removed from the history."""
-        history: list[Data] = self.data.get("history", [])
-        return history.pop() if history else None
+        return history.pop(self.data.get("history", []))
 
     async def choose_contact(self, contact: Data) -> None:
         """Keep ``contact`` as the dialog's contact; steps that depend on it follow it."""
