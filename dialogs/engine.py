@@ -21,6 +21,7 @@ class DialogEngine:
 
     def __init__(self, wizards: Sequence[WizardSpec], *, timeout_min: int) -> None:
         self._wizards = {spec.name: spec for spec in wizards}
+        self._states = {spec.name: frozenset(s.value for s in spec.flow.states) for spec in wizards}
         self._timeout = dt.timedelta(minutes=timeout_min)
         for spec in wizards:
             spec.flow.machine = spec.flow.build_machine()
@@ -111,8 +112,7 @@ class DialogEngine:
     def _flow(self, row: DialogSession, io: DialogIO) -> tuple[Flow, bool]:
         """The flow over ``row``, and whether its stored state had to be replaced."""
         flow = self._wizards[row.wizard].flow(row, io)
-        valid = {state.value for state in flow.states}
-        if row.state in valid:
+        if row.state in self._states[row.wizard]:
             return flow, False
         # A state a newer version no longer has: resume at the nearest step, never crash.
         row.state = str(flow.nearest_state(row.state))
