@@ -54,7 +54,8 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
-from babel import numbers as babel_numbers
+
+from bot import numfmt
 
 WORD_JOINER: Final = "\u2060"
 PIPE_LOOKALIKE: Final = "\u01c0"
@@ -276,13 +277,13 @@ def format_money(amount: Decimal, currency: str, locale: str) -> str:
     pin it. The space before ``€`` is CLDR's no-break space (U+00A0).
     """
     amount = _require_decimal(amount)
-    digits = babel_numbers.get_currency_precision(currency)
+    quantum = numfmt.currency_quantum(currency)  # 0.01 for EUR, 1 for JPY
     with localcontext() as ctx:
         ctx.prec = _wide_context(amount)
-        rounded = amount.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+        rounded = amount.quantize(quantum, rounding=ROUND_HALF_UP)
         if rounded.is_zero():
             rounded = abs(rounded)
-        return babel_numbers.format_currency(rounded, currency, locale=locale)
+        return numfmt.format_currency(rounded, currency, locale)
 
 
 def format_decimal(value: Decimal, locale: str) -> str:
@@ -290,7 +291,7 @@ def format_decimal(value: Decimal, locale: str) -> str:
     value = _plain(_require_decimal(value))
     with localcontext() as ctx:
         ctx.prec = _wide_context(value)
-        return babel_numbers.format_decimal(value, locale=locale, decimal_quantization=False)
+        return numfmt.format_decimal(value, locale, decimal_quantization=False)
 
 
 def format_percent_rate(rate: Decimal, locale: str) -> str:
@@ -298,7 +299,7 @@ def format_percent_rate(rate: Decimal, locale: str) -> str:
     fraction = _plain(_require_decimal(rate)).scaleb(-2)
     with localcontext() as ctx:
         ctx.prec = _wide_context(fraction)
-        return babel_numbers.format_percent(fraction, locale=locale, decimal_quantization=False)
+        return numfmt.format_percent(fraction, locale, decimal_quantization=False)
 
 
 def format_date(d: date, locale: str) -> str:
