@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from bot.chat import ChatUser, Incoming, RoomRef, decode_params
 from bot.commands.base import ChatConfig, Ctx
@@ -101,3 +102,56 @@ async def test_the_roles_of_a_batch_are_read_in_one_query(store: Store) -> None:
         said = [decode_params(params)["text"] for params in rows]
     assert said == ["compras", "lectura", "ventas", "compras"]
     assert len(role_queries) == inbox.batches  # one per batch, not one per message
+
+
+async def _unflushed_writer(turn: Turn) -> None:
+    """Writes without flushing: a bad write surfaces only when the batch is flushed."""
+    if turn.incoming.text == "clash":
+        turn.session.add(ProcessedMessage(message_id="a"))  # "a" is already recorded
+    else:
+        turn.session.add(Comment(contact_id=1, author="ana", text=turn.incoming.text))
+    turn.reply("echo", text=turn.incoming.text)
+
+
+async def test_a_batch_is_flushed_once_and_a_write_error_found_then_fails_only_its_message(
+    store: Store,
+) -> None:
+    async with store.sessions.begin() as session:
+        await upsert_contact(session, ContactData("Ana", "Gil", "ana@example.com"))
+    flushes = 0
+
+    def count(*_args: object) -> None:
+        nonlocal flushes
+        flushes += 1
+
+    sync_session = Session  # every session; the listener is removed right after the batch
+    inbox = Inbox(store.sessions, _unflushed_writer)
+    inbox.start()
+    try:
+        outcomes = await asyncio.gather(
+            *(inbox.submit(message(mid, text)) for mid, text in (("x", "uno"), ("y", "dos")))
+        )
+        event.listen(sync_session, "after_flush", count)
+        try:
+            clean = await asyncio.gather(
+                *(inbox.submit(message(m, t)) for m, t in (("p", "p1"), ("q", "q1"), ("s", "s1")))
+            )
+        finally:
+            event.remove(sync_session, "after_flush", count)
+        failing = await asyncio.gather(
+            inbox.submit(message("a", "tres")),
+            inbox.submit(message("b", "clash")),
+            inbox.submit(message("c", "cuatro")),
+        )
+    finally:
+        await inbox.stop()
+    assert list(outcomes) == [Outcome.HANDLED] * 2
+    assert list(clean) == [Outcome.HANDLED] * 3
+    assert flushes == 1  # three messages' writes, one unit of work
+    assert list(failing) == [Outcome.HANDLED, Outcome.FAILED, Outcome.HANDLED]
+    assert inbox.reruns == 1
+    async with store.sessions() as session:
+        texts = set(await session.scalars(select(Comment.text)))
+        errors = list(await session.scalars(select(Outbox.key).where(Outbox.key == ERROR_KEY)))
+    assert texts == {"uno", "dos", "p1", "q1", "s1", "tres", "cuatro"}
+    assert errors == [ERROR_KEY]
