@@ -47,6 +47,7 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self._message_children: dict[str, Counter] = {}
         self.dialog_steps = Counter(
             "crmbot_dialog_steps",
             "Dialog (wizard) steps answered, by dialog.",
@@ -76,7 +77,12 @@ class Metrics:
 
     def message(self, outcome: str) -> None:
         """Count one inbound message with its outcome."""
-        self.messages.labels(outcome=outcome).inc()
+        # ``labels()`` validates and looks the child up under a lock on every call; the few
+        # outcomes' children are kept instead (the same objects prometheus_client holds).
+        child = self._message_children.get(outcome)
+        if child is None:
+            child = self._message_children[outcome] = self.messages.labels(outcome=outcome)
+        child.inc()
 
     def dialog_step(self, dialog: str) -> None:
         """Count one answered dialog step (wired by the composition root)."""

@@ -130,6 +130,8 @@ async def _with_file(app: web.Application, incoming: Incoming) -> Incoming:
     Rocket.Chat being unreachable meanwhile is an outage to wait out, not a bug: the
     webhook asks for the delivery again, with one line in the log.
     """
+    if incoming.file is None and incoming.text.strip():
+        return incoming  # the usual message: no file, nothing to look up (as intake.prepare)
     transport = app[TRANSPORT_KEY]
     if not isinstance(transport, FileSource):
         return incoming  # a transport that cannot fetch files (tests, the shell)
