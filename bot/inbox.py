@@ -20,14 +20,15 @@ from enum import StrEnum
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.chat import Incoming, Param, Reply, encode_params
+from store import batch as batch_writes
 from store.outbox import OutboxItem, claim_message_ids, enqueue
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 256
 # ``session.info`` key holding the batch's fresh messages, so a handler may read ahead for
-# all of them in one query (the dialog engine's rows; dialogs.engine.BATCH_INFO).
-BATCH_INFO = "crmbot.batch"
+# all of them in one query (the dialog engine's rows, the senders' roles).
+BATCH_INFO = batch_writes.BATCH_INFO
 
 
 class Outcome(StrEnum):
@@ -230,7 +231,7 @@ class _Retry(Exception):
 
 
 async def _flush_or_retry(session: AsyncSession) -> None:
-    """Write what the batch's messages left pending, in one flush.
+    """Write what the batch's messages left pending: deferred writes, then one flush.
 
     One flush per batch, not one per message: the unit of work costs about as much for one
     row as for a hundred, and was a tenth of a dialog step's CPU. A write error here cannot
@@ -238,6 +239,7 @@ async def _flush_or_retry(session: AsyncSession) -> None:
     finds it, and answers the others.
     """
     try:
+        await batch_writes.write_deferred(session)  # the dialog rows, in one go
         await session.flush()
     except Exception as exc:
         raise _Retry from exc

@@ -21,7 +21,7 @@ from transitions.extensions.asyncio import AsyncMachine
 from dialogs import history
 from dialogs.io import Control, DialogIO
 from dialogs.parsing import AnswerError
-from store.models import DialogSession
+from store.dialog_rows import DialogRow
 
 if TYPE_CHECKING:  # the alias exists only in transitions' stubs
     from transitions.extensions.asyncio import AsyncCallbackFunc
@@ -85,7 +85,7 @@ class Flow:
     with_default: ClassVar[frozenset[str]] = frozenset()
     line_states: ClassVar[frozenset[str]] = frozenset()
 
-    def __init__(self, row: DialogSession, io: DialogIO) -> None:
+    def __init__(self, row: DialogRow, io: DialogIO) -> None:
         self.row = row
         self.io = io
         self.data: Data = json.loads(row.data or "{}")
