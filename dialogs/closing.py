@@ -13,6 +13,7 @@ from bot.chat import Param
 from dialogs.io import Control, Saved
 from dialogs.lines import MAX_ADDRESS, MAX_TERMS, LineItemsFlow, line_input, optional_decimal
 from dialogs.parsing import AnswerError, parse_text
+from store.models import Address
 from store.money import MoneyError, compute_line
 from store.services.addresses import address_line, company_address, contact_addresses
 from store.services.documents import DocumentDraft, DocumentError, LineDraft, create_document
@@ -44,11 +45,19 @@ class ClosingFlow(LineItemsFlow):
             self.fields["terms"] = parse_text(self.io.text, max_len=MAX_TERMS, multiline=True)
         self.accept()
 
+    async def _addresses(self, contact_id: int) -> list[Address]:
+        """The contact's addresses, read once per message: a step asks for its default and
+        its options, then the next step's question does the same (six reads became three)."""
+        memo: dict[int, list[Address]] = self.__dict__.setdefault("_address_memo", {})
+        if contact_id not in memo:
+            memo[contact_id] = await contact_addresses(self.io.session, contact_id)
+        return memo[contact_id]
+
     async def _address_options(self) -> list[str]:
         contact = self.fields.get("contact") or {}
         if not contact.get("id"):
             return []
-        return [address_line(a) for a in await contact_addresses(self.io.session, contact["id"])]
+        return [address_line(a) for a in await self._addresses(contact["id"])]
 
     async def _default_delivery(self) -> str:
         options = await self._address_options()
@@ -57,7 +66,7 @@ class ClosingFlow(LineItemsFlow):
     async def _default_billing(self) -> str:
         contact = self.fields.get("contact") or {}
         if contact.get("id"):
-            for address in await contact_addresses(self.io.session, contact["id"]):
+            for address in await self._addresses(contact["id"]):
                 if address.is_fiscal:
                     return address_line(address)
         return await company_address(self.io.session)
