@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.chat import ChatTransport, Outgoing, Param, decode_params
 from bot.transport.rocketchat.errors import PermanentSendError
-from store.models import Outbox
 from store.outbox import (
     CLAIM_SECONDS,
+    ClaimedRow,
     claim_pending,
     mark_failed,
     mark_sent,
@@ -59,7 +59,7 @@ class _Batch:
     untried: list[int] = field(default_factory=list)
     tripped: bool = False  # too many failures in a row: Rocket.Chat itself is down
 
-    def unsettled(self, rows: list[Outbox]) -> list[int]:
+    def unsettled(self, rows: list[ClaimedRow]) -> list[int]:
         """The claimed rows with no outcome yet (the one in flight included)."""
         done = {*self.sent, *self.untried, *(seq for seq, _ in self.dead + self.failed)}
         return [row.seq for row in rows if row.seq not in done]
@@ -191,18 +191,18 @@ class Notifier:
             if batch.tripped:
                 return result
 
-    async def _deliver(self, rows: list[Outbox], blocked: set[str], batch: _Batch) -> None:
+    async def _deliver(self, rows: list[ClaimedRow], blocked: set[str], batch: _Batch) -> None:
         """Each room's rows one after another, in order; up to ``rooms_in_flight`` rooms at
         once, so one Rocket.Chat round trip per reply does not cap the whole bot's rate."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._claim_seconds * CLAIM_USE
-        by_room: dict[str, list[Outbox]] = {}
+        by_room: dict[str, list[ClaimedRow]] = {}
         for row in rows:
             by_room.setdefault(row.room_id, []).append(row)
         streak = 0  # failures in a row, across rooms: past a few, Rocket.Chat itself is down
         slots = asyncio.Semaphore(self._rooms_in_flight)
 
-        async def deliver_room(room_rows: list[Outbox]) -> None:
+        async def deliver_room(room_rows: list[ClaimedRow]) -> None:
             nonlocal streak
             async with slots:
                 for row in room_rows:
@@ -232,7 +232,7 @@ class Notifier:
 
         await asyncio.gather(*(deliver_room(room_rows) for room_rows in by_room.values()))
 
-    async def _send(self, row: Outbox, deadline: float) -> Exception | None:
+    async def _send(self, row: ClaimedRow, deadline: float) -> Exception | None:
         try:
             async with asyncio.timeout_at(deadline):
                 await self._transport.send(self._outgoing(row))
@@ -252,12 +252,12 @@ class Notifier:
         self.dead += len(batch.dead)
         self.failures += len(batch.failed)
 
-    def _outgoing(self, row: Outbox) -> Outgoing:
+    def _outgoing(self, row: ClaimedRow) -> Outgoing:
         return Outgoing(
             msg_id=row.msg_id, room_id=row.room_id, text=self._text(row), thread_id=row.thread_id
         )
 
-    def _text(self, row: Outbox) -> str:
+    def _text(self, row: ClaimedRow) -> str:
         # A row that cannot be rendered never will be: retrying it would block its room
         # forever, so the user gets an apology instead and the fault goes to the log.
         try:

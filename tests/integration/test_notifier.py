@@ -262,6 +262,34 @@ async def test_a_claimed_room_is_kept_to_its_worker(store: Store) -> None:
     ]
 
 
+async def test_a_claim_returns_what_was_queued_and_records_the_claim(store: Store) -> None:
+    items = [
+        OutboxItem("room-a", "echo", encode_params({"text": "uno"}), "es", thread_id="t-1"),
+        OutboxItem("room-b", "help", encode_params({}), "en"),
+        OutboxItem("room-c", "echo", encode_params({"text": "tres"}), "es"),
+        OutboxItem("room-a", "echo", encode_params({"text": "cuatro"}), "es"),
+    ]
+    async with store.sessions.begin() as session:
+        ids = await enqueue(session, items)
+    now = dt.datetime.now(dt.UTC)
+    async with store.sessions.begin() as session:
+        claimed = await claim_pending(
+            session, "w1", 10, now=now, exclude_rooms={"room-b"}, claim_seconds=30
+        )
+    # room-b was left out; the rest in queue order, each as it was queued.
+    assert [
+        (r.seq, r.msg_id, r.room_id, r.thread_id, r.key, r.params, r.locale, r.attempts)
+        for r in claimed
+    ] == [
+        (n + 1, ids[n], item.room_id, item.thread_id, item.key, item.params, item.locale, 0)
+        for n, item in enumerate(items)
+        if item.room_id != "room-b"
+    ]
+    state = [(row.claimed_by, row.claimed_until) for row in await rows(store)]
+    until = now + dt.timedelta(seconds=30)
+    assert state == [("w1", until), (None, None), ("w1", until), ("w1", until)]
+
+
 # -- metrics -------------------------------------------------------------------------------
 
 
