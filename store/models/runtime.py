@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models.base import Base, created_at
@@ -64,6 +64,15 @@ class Outbox(Base):
     __table_args__ = (
         Index("ix_outbox_pending", "sent_at", "seq"),
         Index("ix_outbox_room_seq", "room_id", "seq"),
+        # Each room's unsent rows only: a claim's "earlier row of this room still claimed?"
+        # must not walk the room's whole sent history (migration 0005).
+        Index(
+            "ix_outbox_room_unsent",
+            "room_id",
+            "seq",
+            sqlite_where=text("sent_at IS NULL"),
+            postgresql_where=text("sent_at IS NULL"),
+        ),
     )
 
 

@@ -17,6 +17,7 @@ from bot.commands.base import ChatConfig
 from bot.notifier import Notifier
 from bot.storage import Store
 from bot.transport.rocketchat import RocketChatTransport, TransportError
+from store import outbox as outbox_module
 from store.db import create_engine, session_factory
 from store.models import ChatChannel, Outbox
 from store.outbox import OutboxItem, claim_pending, depth, enqueue, is_dead, oldest_age
@@ -372,3 +373,19 @@ async def test_a_slow_room_does_not_hold_up_the_other_rooms(store: Store) -> Non
         assert await delivering == 6
     for room in ROOMS:
         assert [m.text for m in transport.sent if m.room_id == room] == expected(room, 2)
+
+
+async def test_a_claim_looks_up_earlier_rows_through_the_unsent_index(
+    store: Store, database: TestDatabase
+) -> None:
+    """The room check must not walk each room's sent history (migration 0005)."""
+    if database.kind != "sqlite":
+        pytest.skip("SQLite's plan is fixed by its schema; PostgreSQL's depends on statistics")
+    statement = outbox_module._CLAIM[False, False]
+    async with store.engine.connect() as connection:
+        compiled = statement.compile(dialect=connection.dialect)
+        names = compiled.positiontup or []
+        values = tuple(10 if name == "limit" else "x" for name in names)  # only the plan matters
+        result = await connection.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), values)
+        plan = " ".join(str(row[-1]) for row in result)
+    assert "ix_outbox_room_unsent" in plan
