@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Final, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +22,25 @@ class Series(StrEnum):
     CASE = "CAS"
 
 
+# Built once, bound per call: SQLAlchemy then finds the compiled form in its cache. The
+# Core table, not the entity: no Sequence object is ever loaded to keep in step, and the
+# ORM's in-Python evaluation of the WHERE would not see the bound series.
+_SEQUENCES: Final = cast(Table, Sequence.__table__)  # declared as a FromClause by the ORM
+_INCREMENT: Final = (
+    update(_SEQUENCES)
+    .where(_SEQUENCES.c.name == bindparam("series"))
+    .values(last_value=_SEQUENCES.c.last_value + 1)
+    .returning(_SEQUENCES.c.last_value)
+)
+_ENSURE_ROW: Final = {
+    dialect: insert(_SEQUENCES)
+    .values(name=bindparam("series"), last_value=0)
+    .on_conflict_do_nothing()
+    for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+_CURRENT_VALUE: Final = select(Sequence.last_value).where(Sequence.name == bindparam("series"))
+
+
 def format_number(series: Series, value: int) -> str:
     """``OC`` and 12 → ``OC-00012``; five digits, more when the series outgrows them."""
     return f"{series.value}-{value:05d}"
@@ -33,25 +53,17 @@ async def next_number(session: AsyncSession, series: Series) -> str:
     ends; if it rolls back, so does the increment, so no number is skipped or reused.
     """
     await _ensure_row(session, series)
-    result = await session.execute(
-        update(Sequence)
-        .where(Sequence.name == series.value)
-        .values(last_value=Sequence.last_value + 1)
-        .returning(Sequence.last_value)
-    )
+    result = await session.execute(_INCREMENT, {"series": series.value})
     return format_number(series, result.scalar_one())
 
 
 async def _ensure_row(session: AsyncSession, series: Series) -> None:
     dialect = session.get_bind().dialect.name
-    values = {"name": series.value, "last_value": 0}
-    if dialect == "postgresql":
-        await session.execute(pg_insert(Sequence).values(values).on_conflict_do_nothing())
-    else:
-        await session.execute(sqlite_insert(Sequence).values(values).on_conflict_do_nothing())
+    statement = _ENSURE_ROW["postgresql" if dialect == "postgresql" else "sqlite"]
+    await session.execute(statement, {"series": series.value})
 
 
 async def current_value(session: AsyncSession, series: Series) -> int:
     """The last number issued in ``series`` (0 when none yet)."""
-    value = await session.scalar(select(Sequence.last_value).where(Sequence.name == series.value))
+    value = await session.scalar(_CURRENT_VALUE, {"series": series.value})
     return value or 0

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import unicodedata
+from typing import Final
 
-from sqlalchemy import ColumnElement, and_
+from sqlalchemy import ColumnElement, and_, bindparam
 from sqlalchemy.orm import QueryableAttribute
 
 
@@ -30,6 +31,8 @@ def digits(text: str) -> str:
 
 
 _LAST_CODE_POINT = "\U0010ffff"
+PREFIX_FROM: Final = "prefix_from"
+PREFIX_BELOW: Final = "prefix_below"
 
 
 def prefix_upper_bound(prefix: str) -> str | None:
@@ -51,10 +54,19 @@ def prefix_upper_bound(prefix: str) -> str | None:
     return stem[:-1] + chr(following)
 
 
-def starts_with(
-    column: ColumnElement[str] | QueryableAttribute[str], prefix: str
+def starts_with_param(
+    column: ColumnElement[str] | QueryableAttribute[str], *, bounded: bool
 ) -> ColumnElement[bool]:
-    """``column`` starts with ``prefix``, as an index range (see prefix_upper_bound)."""
+    """``column`` starts with the prefix that ``prefix_params`` binds, as an index range (see
+    prefix_upper_bound), for statements built once: ``bounded`` is the variant whose
+    prefix has an upper bound."""
+    at_least = column >= bindparam(PREFIX_FROM)
+    return and_(at_least, column < bindparam(PREFIX_BELOW)) if bounded else at_least
+
+
+def prefix_params(prefix: str) -> tuple[bool, dict[str, str]]:
+    """``(bounded, parameters)`` matching ``prefix`` with ``starts_with_param(…, bounded=…)``."""
     upper = prefix_upper_bound(prefix)
-    at_least = column >= prefix
-    return at_least if upper is None else and_(at_least, column < upper)
+    if upper is None:
+        return False, {PREFIX_FROM: prefix}
+    return True, {PREFIX_FROM: prefix, PREFIX_BELOW: upper}

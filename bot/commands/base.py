@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.chat import Incoming, Param
@@ -14,6 +15,13 @@ from bot.inbox import Turn
 from bot.permissions import Action, allowed, needed_role
 from bot.routing import Route
 from store.models import ChatChannel, Contact
+
+# Built once, bound per message: SQLAlchemy then finds the compiled form in its cache.
+_ROOM_CONTACT: Final = (
+    select(Contact)
+    .join(ChatChannel, ChatChannel.contact_id == Contact.id)
+    .where(ChatChannel.room_id == bindparam("room_id"))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +81,7 @@ class Ctx:
         """The contact this room is linked to, if any (looked up once per message)."""
         if not self._contact_loaded:
             self._contact = await self.session.scalar(
-                select(Contact)
-                .join(ChatChannel, ChatChannel.contact_id == Contact.id)
-                .where(ChatChannel.room_id == self.incoming.room.id)
+                _ROOM_CONTACT, {"room_id": self.incoming.room.id}
             )
             self._contact_loaded = True
         return self._contact

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Final
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from bot.chat import Param
 from bot.commands.base import Ctx
@@ -35,6 +35,19 @@ _INDEX: Final = re.compile(r"0*[0-9]{1,9}")
 _TRAILING: Final = ".,;:!?¿¡ "
 _DESCRIPTION_MAX: Final = 1500
 _EDITED_AFTER: Final = dt.timedelta(minutes=1)
+
+# Built once, bound per call: SQLAlchemy then finds the compiled form in its cache.
+_CASE_BY_NUMBER: Final = select(Case).where(Case.number == bindparam("number"))
+_DOCUMENT_BY_NUMBER: Final = select(Document).where(Document.number == bindparam("number"))
+_ATTACHMENTS: Final = (
+    select(func.count()).where(EmailFile.email_id == Email.id).correlate(Email).scalar_subquery()
+)
+_CASE_EMAILS: Final = (
+    select(Email, _ATTACHMENTS)
+    .join(EmailRecord, EmailRecord.email_id == Email.id)
+    .where(EmailRecord.record_number == bindparam("number"))
+    .order_by(Email.date, Email.id)
+)
 
 
 def contact_name(contact: Contact) -> str:
@@ -66,11 +79,11 @@ async def show(ctx: Ctx, route: Route) -> None:
 async def show_number(ctx: Ctx, number: str) -> bool:
     """Show the document or case with this canonical number; False when there is none."""
     if number.startswith(f"{Series.CASE.value}-"):
-        case = await ctx.session.scalar(select(Case).where(Case.number == number))
+        case = await ctx.session.scalar(_CASE_BY_NUMBER, {"number": number})
         if case is not None:
             await _reply_case(ctx, case, by_number=True)
         return case is not None
-    document = await ctx.session.scalar(select(Document).where(Document.number == number))
+    document = await ctx.session.scalar(_DOCUMENT_BY_NUMBER, {"number": number})
     if document is not None:
         await _reply_document(ctx, document, by_number=True)
     return document is not None
@@ -199,18 +212,7 @@ async def _reply_case(ctx: Ctx, case: Case, *, by_number: bool) -> None:
 
 async def _case_emails(ctx: Ctx, number: str) -> list[Param]:
     """The emails whose subject carried the case number, oldest first."""
-    attachments = (
-        select(func.count())
-        .where(EmailFile.email_id == Email.id)
-        .correlate(Email)
-        .scalar_subquery()
-    )
-    found = await ctx.session.execute(
-        select(Email, attachments)
-        .join(EmailRecord, EmailRecord.email_id == Email.id)
-        .where(EmailRecord.record_number == number)
-        .order_by(Email.date, Email.id)
-    )
+    found = await ctx.session.execute(_CASE_EMAILS, {"number": number})
     return [
         {"at": email.date, "from": email.from_addr, "subject": email.subject, "attachments": n}
         for email, n in found

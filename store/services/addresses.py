@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Final
+
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import Address, Meta
 
 COMPANY_ADDRESS_KEY = "company_address"
+
+# Built once, bound per call: SQLAlchemy then finds the compiled form in its cache.
+_CONTACT_ADDRESSES: Final = (
+    select(Address)
+    .where(Address.contact_id == bindparam("contact_id"))
+    .order_by(Address.is_primary.desc(), Address.is_fiscal.desc(), Address.id)
+)
+_COMPANY_ADDRESS: Final = select(Meta.value).where(Meta.key == COMPANY_ADDRESS_KEY)
 
 
 def address_line(address: Address) -> str:
@@ -21,15 +31,11 @@ def address_line(address: Address) -> str:
 
 async def contact_addresses(session: AsyncSession, contact_id: int) -> list[Address]:
     """The contact's addresses, primary first, then fiscal, then oldest first."""
-    rows = await session.scalars(
-        select(Address)
-        .where(Address.contact_id == contact_id)
-        .order_by(Address.is_primary.desc(), Address.is_fiscal.desc(), Address.id)
-    )
+    rows = await session.scalars(_CONTACT_ADDRESSES, {"contact_id": contact_id})
     return list(rows)
 
 
 async def company_address(session: AsyncSession) -> str:
     """Our own fiscal address (billing default when a contact has no fiscal address)."""
-    value = await session.scalar(select(Meta.value).where(Meta.key == COMPANY_ADDRESS_KEY))
+    value = await session.scalar(_COMPANY_ADDRESS)
     return value or ""

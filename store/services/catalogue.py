@@ -4,15 +4,51 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TypeVar
+from typing import Final, TypeVar
 
-from sqlalchemy import or_, select
+from sqlalchemy import Integer, Select, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import Product, Service, Tax, Vendor
-from store.text import fold, starts_with
+from store.text import fold, prefix_params, starts_with_param
 
 Item = TypeVar("Item", Product, Service)
+
+# Searches are built once per variant (whether the prefix has an upper bound, and the
+# model), bound per call: SQLAlchemy then finds the compiled form in its cache.
+_LIMIT: Final = bindparam("limit", type_=Integer)
+_VENDORS_BY_PREFIX: Final = {
+    bounded: select(Vendor)
+    .where(starts_with_param(Vendor.name_key, bounded=bounded))
+    .order_by(Vendor.name_key)
+    .limit(_LIMIT)
+    for bounded in (False, True)
+}
+_VENDORS_BY_WORD: Final = (
+    select(Vendor)
+    .where(Vendor.name_key.contains(bindparam("word")))
+    .order_by(Vendor.name_key)
+    .limit(_LIMIT)
+)
+
+
+def _items_search(model: type[Item], bounded: bool) -> Select[Item]:
+    return (
+        select(model)
+        .where(
+            or_(
+                starts_with_param(model.sku_key, bounded=bounded),
+                starts_with_param(model.name_key, bounded=bounded),
+                model.name_key.contains(bindparam("word")),
+            )
+        )
+        .order_by(model.name_key)
+        .limit(_LIMIT)
+    )
+
+
+_PRODUCT_SEARCHES: Final = {bounded: _items_search(Product, bounded) for bounded in (False, True)}
+_SERVICE_SEARCHES: Final = {bounded: _items_search(Service, bounded) for bounded in (False, True)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,21 +125,12 @@ async def search_vendors(session: AsyncSession, text: str, limit: int = 10) -> l
     key = fold(text)
     if not key:
         return []
-    rows = await session.scalars(
-        select(Vendor)
-        .where(starts_with(Vendor.name_key, key))
-        .order_by(Vendor.name_key)
-        .limit(limit)
-    )
+    bounded, params = prefix_params(key)
+    rows = await session.scalars(_VENDORS_BY_PREFIX[bounded], {**params, "limit": limit})
     found = list(rows)
     if not found:
         # Fall back to a word anywhere in the name ("iberica" finds "Suministros Ibérica").
-        rows = await session.scalars(
-            select(Vendor)
-            .where(Vendor.name_key.contains(key))
-            .order_by(Vendor.name_key)
-            .limit(limit)
-        )
+        rows = await session.scalars(_VENDORS_BY_WORD, {"word": key, "limit": limit})
         found = list(rows)
     return found
 
@@ -115,18 +142,9 @@ async def search_items(
     key = fold(text)
     if not key:
         return []
-    rows = await session.scalars(
-        select(model)
-        .where(
-            or_(
-                starts_with(model.sku_key, key),
-                starts_with(model.name_key, key),
-                model.name_key.contains(f" {key}"),
-            )
-        )
-        .order_by(model.name_key)
-        .limit(limit)
-    )
-    found = list(rows)
+    bounded, params = prefix_params(key)
+    statement = (_PRODUCT_SEARCHES if model is Product else _SERVICE_SEARCHES)[bounded]
+    rows = await session.scalars(statement, {**params, "word": f" {key}", "limit": limit})
+    found: list[Item] = list(rows)
     found.sort(key=lambda item: item.sku_key != key)
     return found

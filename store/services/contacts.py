@@ -4,15 +4,31 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Final
 
-from sqlalchemy import delete, select
+from sqlalchemy import Integer, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import Address, Contact, ContactKey
-from store.text import digits, fold, starts_with
+from store.text import digits, fold, prefix_params, starts_with_param
 
 MIN_PHONE_DIGITS = 3
 _PHONE_NOISE = re.compile(r"[\d\s+().-]")
+
+# Built once (per whether the prefix has an upper bound), bound per call: SQLAlchemy then
+# finds the compiled form in its cache.
+_KEY_MATCHES: Final = {
+    bounded: select(ContactKey.contact_id)
+    .where(starts_with_param(ContactKey.key, bounded=bounded))
+    .limit(1000)
+    for bounded in (False, True)
+}
+_CONTACTS_BY_NAME: Final = (
+    select(Contact)
+    .where(Contact.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Contact.last_name, Contact.first_name, Contact.id)
+    .limit(bindparam("limit", type_=Integer))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,19 +145,11 @@ async def search_contacts(session: AsyncSession, text: str, limit: int = 10) -> 
     words = [digits(folded)] if looks_like_phone else folded.split(" ")
     candidate_ids: set[int] | None = None
     for probe in words[:4]:
-        ids = set(
-            await session.scalars(
-                select(ContactKey.contact_id).where(starts_with(ContactKey.key, probe)).limit(1000)
-            )
-        )
+        bounded, params = prefix_params(probe)
+        ids = set(await session.scalars(_KEY_MATCHES[bounded], params))
         candidate_ids = ids if candidate_ids is None else candidate_ids & ids
         if not candidate_ids:
             return []
     assert candidate_ids is not None
-    rows = await session.scalars(
-        select(Contact)
-        .where(Contact.id.in_(candidate_ids))
-        .order_by(Contact.last_name, Contact.first_name, Contact.id)
-        .limit(limit)
-    )
+    rows = await session.scalars(_CONTACTS_BY_NAME, {"ids": list(candidate_ids), "limit": limit})
     return list(rows)

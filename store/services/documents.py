@@ -6,8 +6,9 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import Case, Document, DocumentLine
@@ -20,6 +21,10 @@ SERIES = {
     DocumentKind.QUOTE: Series.QUOTE,
     DocumentKind.SALES_ORDER: Series.SALES_ORDER,
 }
+
+# Built once, bound per call: SQLAlchemy then finds the compiled form in its cache.
+_DOCUMENT_BY_KEY: Final = select(Document).where(Document.idempotency_key == bindparam("key"))
+_CASE_BY_KEY: Final = select(Case).where(Case.idempotency_key == bindparam("key"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +85,7 @@ async def create_document(session: AsyncSession, draft: DocumentDraft) -> tuple[
     a repeated "save" never makes a second record.
     """
     if draft.idempotency_key:
-        existing = await session.scalar(
-            select(Document).where(Document.idempotency_key == draft.idempotency_key)
-        )
+        existing = await session.scalar(_DOCUMENT_BY_KEY, {"key": draft.idempotency_key})
         if existing is not None:
             return existing, False
     _check(draft)
@@ -173,9 +176,7 @@ class CaseDraft:
 async def create_case(session: AsyncSession, draft: CaseDraft) -> tuple[Case, bool]:
     """Open a case with the next ``CAS-`` number; idempotent like ``create_document``."""
     if draft.idempotency_key:
-        existing = await session.scalar(
-            select(Case).where(Case.idempotency_key == draft.idempotency_key)
-        )
+        existing = await session.scalar(_CASE_BY_KEY, {"key": draft.idempotency_key})
         if existing is not None:
             return existing, False
     case = Case(
