@@ -33,7 +33,9 @@ RATES = tuple(Decimal(text) for text in ("21", "10", "4", "0", "10.5"))
 Format = Callable[[Decimal], str]
 
 
-def _babel_money(amount: Decimal, currency: str, locale: str) -> str:
+# chatfmt's three formats as they were before bot.numfmt: Babel on every call (the
+# benchmark's "old" side, and the reference of tests/unit/test_numfmt.py).
+def babel_money(amount: Decimal, currency: str, locale: str) -> str:
     digits = babel_numbers.get_currency_precision(currency)
     with localcontext() as ctx:
         ctx.prec = max(28, len(amount.as_tuple().digits) + 10)
@@ -43,14 +45,14 @@ def _babel_money(amount: Decimal, currency: str, locale: str) -> str:
         return babel_numbers.format_currency(rounded, currency, locale=locale)
 
 
-def _babel_quantity(value: Decimal, locale: str) -> str:
+def babel_quantity(value: Decimal, locale: str) -> str:
     value = chatfmt._plain(value)
     with localcontext() as ctx:
         ctx.prec = max(28, len(value.as_tuple().digits) + 10)
         return babel_numbers.format_decimal(value, locale=locale, decimal_quantization=False)
 
 
-def _babel_rate(rate: Decimal, locale: str) -> str:
+def babel_rate(rate: Decimal, locale: str) -> str:
     fraction = chatfmt._plain(rate).scaleb(-2)
     with localcontext() as ctx:
         ctx.prec = max(28, len(fraction.as_tuple().digits) + 10)
@@ -61,22 +63,22 @@ def cases() -> dict[str, tuple[Format, Format, tuple[Decimal, ...]]]:
     """name -> (old, new, values)."""
     return {
         "money es EUR": (
-            lambda v: _babel_money(v, "EUR", "es"),
+            lambda v: babel_money(v, "EUR", "es"),
             lambda v: chatfmt.format_money(v, "EUR", "es"),
             AMOUNTS,
         ),
         "money en USD": (
-            lambda v: _babel_money(v, "USD", "en"),
+            lambda v: babel_money(v, "USD", "en"),
             lambda v: chatfmt.format_money(v, "USD", "en"),
             AMOUNTS,
         ),
         "decimal es": (
-            lambda v: _babel_quantity(v, "es"),
+            lambda v: babel_quantity(v, "es"),
             lambda v: chatfmt.format_decimal(v, "es"),
             QUANTITIES,
         ),
         "percent es": (
-            lambda v: _babel_rate(v, "es"),
+            lambda v: babel_rate(v, "es"),
             lambda v: chatfmt.format_percent_rate(v, "es"),
             RATES,
         ),

@@ -146,19 +146,17 @@ def format_currency(number: Decimal, currency: str, locale: str) -> str:
 
 def format_decimal(number: Decimal, locale: str, *, decimal_quantization: bool = True) -> str:
     """``babel.numbers.format_decimal`` with the locale's pattern, same output."""
-    plan = _number_plan(locale, False) if locale else None
-    if plan is None or not number.is_finite():
-        return babel_numbers.format_decimal(
-            number, locale=locale, decimal_quantization=decimal_quantization
-        )
-    return plan.render(number, decimal_quantization=decimal_quantization)
+    return _format_number(number, locale, False, decimal_quantization)
 
 
 def format_percent(number: Decimal, locale: str, *, decimal_quantization: bool = True) -> str:
     """``babel.numbers.format_percent`` with the locale's pattern, same output."""
-    plan = _number_plan(locale, True) if locale else None
+    return _format_number(number, locale, True, decimal_quantization)
+
+
+def _format_number(number: Decimal, locale: str, percent: bool, decimal_quantization: bool) -> str:
+    plan = _number_plan(locale, percent) if locale else None
     if plan is None or not number.is_finite():
-        return babel_numbers.format_percent(
-            number, locale=locale, decimal_quantization=decimal_quantization
-        )
+        babel = babel_numbers.format_percent if percent else babel_numbers.format_decimal
+        return babel(number, locale=locale, decimal_quantization=decimal_quantization)
     return plan.render(number, decimal_quantization=decimal_quantization)

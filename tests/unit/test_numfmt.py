@@ -11,6 +11,7 @@ from babel import numbers as babel_numbers
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.numfmt import babel_money, babel_quantity, babel_rate
 from bot import chatfmt, numfmt
 
 D = Decimal
@@ -104,33 +105,6 @@ def test_decimal_and_percent_are_babels(
         lambda: babel_numbers.format_percent(value, locale=locale, decimal_quantization=quantize),
         context,
     )
-
-
-# chatfmt's three formats as they were written before bot.numfmt, Babel on every call.
-
-
-def babel_money(amount: Decimal, currency: str, locale: str) -> str:
-    digits = babel_numbers.get_currency_precision(currency)
-    with localcontext() as ctx:
-        ctx.prec = max(28, len(amount.as_tuple().digits) + 10)
-        rounded = amount.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
-        if rounded.is_zero():
-            rounded = abs(rounded)
-        return babel_numbers.format_currency(rounded, currency, locale=locale)
-
-
-def babel_quantity(value: Decimal, locale: str) -> str:
-    value = chatfmt._plain(value)
-    with localcontext() as ctx:
-        ctx.prec = max(28, len(value.as_tuple().digits) + 10)
-        return babel_numbers.format_decimal(value, locale=locale, decimal_quantization=False)
-
-
-def babel_rate(rate: Decimal, locale: str) -> str:
-    fraction = chatfmt._plain(rate).scaleb(-2)
-    with localcontext() as ctx:
-        ctx.prec = max(28, len(fraction.as_tuple().digits) + 10)
-        return babel_numbers.format_percent(fraction, locale=locale, decimal_quantization=False)
 
 
 DEFAULT = (28, ROUND_HALF_EVEN)
