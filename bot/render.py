@@ -23,6 +23,7 @@ from jinja2 import (
 from jinja2.runtime import Context, Undefined
 
 from bot import chatfmt
+from bot.routing.words import shown_words
 
 TEMPLATE_SUFFIX: Final = ".j2"
 # Reserved context name carrying locale/currency/zone to the filters; never a reply param.
@@ -255,7 +256,10 @@ class Renderer:
         name = f"{locale}/{key}{TEMPLATE_SUFFIX}"
         settings = _ChatSettings(locale, self._currency, self._timezone)
         try:
-            text = self._env.get_template(name).render({**params, _SETTINGS_KEY: settings})
+            # ``w`` (the shown words) comes from here, so replies need not carry it; one a
+            # reply does carry (queued by an older version) still wins.
+            context = {"w": shown_words(locale), **params, _SETTINGS_KEY: settings}
+            text = self._env.get_template(name).render(context)
         except UndefinedError as exc:
             raise MissingParamError(f"templates/{name}: {exc.message}") from exc
         return _tidy(text)

@@ -14,7 +14,6 @@ from bot.commands.contacts_view import (
     recall_list,
     remember_list,
     summary,
-    words,
 )
 from bot.permissions import Action, allowed
 from bot.routing import Command, Route
@@ -24,13 +23,12 @@ from store.services.contacts import search_contacts
 async def handle_search(ctx: Ctx, route: Route) -> None:
     """`buscar <texto>`: a numbered list of matching contacts, remembered for a bare number."""
     text = route.args.strip()
-    w = words(ctx.locale)
     if not text:
-        ctx.reply("search_usage", w=w)
+        ctx.reply("search_usage")
         return
     found = await search_contacts(ctx.session, text, limit=MAX_LISTED + 1)
     if not found:
-        ctx.reply("search_none", text=text, w=w)
+        ctx.reply("search_none", text=text)
         return
     shown = found[:MAX_LISTED]
     await remember_list(ctx, KIND_CONTACTS, shown)
@@ -40,7 +38,6 @@ async def handle_search(ctx: Ctx, route: Route) -> None:
         contacts=[summary(contact) for contact in shown],
         more=len(found) > MAX_LISTED,
         can_link=allowed(ctx.role, Action.LINK_ROOM),
-        w=w,
     )
 
 
@@ -48,7 +45,7 @@ async def handle_contact(ctx: Ctx, route: Route) -> None:
     """`contacto`: the linked contact's card."""
     contact = await ctx.require_contact()
     if contact is not None:
-        ctx.reply("contact_card", **await card(ctx, contact), hint=None, w=words(ctx.locale))
+        ctx.reply("contact_card", **await card(ctx, contact), hint=None)
 
 
 async def handle_select(ctx: Ctx, route: Route) -> None:
@@ -76,7 +73,6 @@ async def handle_select(ctx: Ctx, route: Route) -> None:
         "contact_card",
         **await card(ctx, contact),
         hint=number if offer else None,
-        w=words(ctx.locale),
     )
 
 

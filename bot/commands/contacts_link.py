@@ -18,7 +18,6 @@ from bot.commands.contacts_view import (
     recall_list,
     remember_list,
     summary,
-    words,
 )
 from bot.permissions import Action
 from bot.routing import Route
@@ -36,13 +35,13 @@ async def handle_link(ctx: Ctx, route: Route) -> None:
         return
     text = route.args.strip()
     if not text:
-        ctx.reply("link_usage", w=words(ctx.locale))
+        ctx.reply("link_usage")
         return
     if _POSITION.fullmatch(text) and await _link_from_list(ctx, int(text)):
         return
     found = await search_contacts(ctx.session, text, limit=MAX_LISTED + 1)
     if not found:
-        ctx.reply("link_none", text=text, w=words(ctx.locale))
+        ctx.reply("link_none", text=text)
         return
     if len(found) == 1:
         await link_room(ctx, found[0])
@@ -94,7 +93,7 @@ async def link_room(ctx: Ctx, contact: Contact) -> None:
         incoming = ctx.incoming
         await forget(ctx.session, room.id, incoming.user.id, incoming.thread_id)
     ctx.reply("room_linked", name=full_name(contact), previous=previous)
-    ctx.reply("contact_card", **await card(ctx, contact), hint=None, w=words(ctx.locale))
+    ctx.reply("contact_card", **await card(ctx, contact), hint=None)
 
 
 async def handle_unlink(ctx: Ctx, route: Route) -> None:

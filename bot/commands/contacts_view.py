@@ -1,4 +1,4 @@
-"""What the contacts commands show: command words, contact summaries and cards, remembered lists."""
+"""What the contacts commands show: contact summaries and cards, remembered lists."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy import select
 from bot.chat import Param
 from bot.commands.base import Ctx
 from bot.routing import Lang, Module
-from bot.routing.words import COMMAND_WORDS, CONTROL_WORDS, MODULE_WORDS, PAGE_WORDS, lang_of
+from bot.routing.words import MODULE_WORDS, lang_of
 from store.models import Address, Contact
 from store.records import count_by_module
 from store.services.memory import recall, remember
@@ -18,24 +18,6 @@ from store.services.memory import recall, remember
 KIND_CONTACTS: Final = "contacts"
 KIND_LINK_CHOICE: Final = "link_choice"
 MAX_LISTED: Final = 10
-
-
-def words(locale: str) -> dict[str, Param]:
-    """The words shown to users in ``locale`` (the first word of each `words` table).
-
-    Keys: commands by name (``add_purchase``), modules ``m_`` + name (``m_sales_orders``),
-    dialog controls ``c_`` + name (``c_back``), ``page``, and ``modules`` (all 17 in order),
-    so templates write ``w.add_purchase`` and never spell a command themselves.
-    """
-    lang = lang_of(locale)
-    shown: dict[str, Param] = {
-        command.name.lower(): spelled.of(lang)[0] for command, spelled in COMMAND_WORDS.items()
-    }
-    shown |= {f"m_{module.name.lower()}": module_word(module, lang) for module in Module}
-    shown |= {f"c_{control.name.lower()}": w.of(lang)[0] for control, w in CONTROL_WORDS.items()}
-    shown["page"] = PAGE_WORDS.of(lang)[0]
-    shown["modules"] = [module_word(module, lang) for module in Module]
-    return shown
 
 
 def module_word(module: Module, lang: Lang) -> str:

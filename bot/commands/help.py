@@ -9,7 +9,7 @@ from typing import Final
 
 from bot.chat import Param
 from bot.commands.base import Ctx
-from bot.commands.contacts_view import full_name, words
+from bot.commands.contacts_view import full_name
 from bot.permissions import Action, allowed, needed_role
 from bot.routing import Command, Module, Route, Unknown, fold, match_command
 from store.vocab import CASE_STATUS, PO_STATUS, QUOTE_STATUS, SALES_ORDER_STATUS, Labels, label
@@ -139,13 +139,12 @@ def status_labels(locale: str) -> dict[str, Param]:
 async def handle_help(ctx: Ctx, route: Route) -> None:
     """The overview, one topic, or the list of topics when the topic is unknown."""
     if not allowed(ctx.role, Action.READ):
-        ctx.reply("help_no_access", w=words(ctx.locale))
+        ctx.reply("help_no_access")
         return
     contact = await ctx.linked_contact()
     params: dict[str, Param] = {
         "role": ctx.role,
         "linked": full_name(contact) if contact is not None else None,
-        "w": words(ctx.locale),
         "can": permissions(ctx.role),
     }
     text = route.args.strip()

@@ -6,8 +6,10 @@ Aliases are kept modest and unambiguous: no singular module words, because a sin
 `compra` is better answered with "did you mean `compras`?" than silently guessed.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 from types import MappingProxyType
 from typing import Final
 
@@ -24,6 +26,7 @@ __all__ = [
     "Module",
     "Words",
     "lang_of",
+    "shown_words",
 ]
 
 
@@ -169,3 +172,26 @@ CONTROL_WORDS: Final = MappingProxyType(
 
 # Controls that take a step/line number (`editar 3`, `quitar 2`).
 NUMBERED_CONTROLS: Final = frozenset({Control.EDIT, Control.REMOVE})
+
+
+def shown_words(locale: str) -> Mapping[str, object]:
+    """The words shown to users in ``locale`` (the first word of each table above), as the
+    ``w`` every template reads: commands by name (``add_purchase``), modules ``m_`` + name
+    (``m_sales_orders``), controls ``c_`` + name (``c_back``), ``page``, and ``modules``
+    (all 17 in order). Templates write ``w.add_purchase`` and never spell a command.
+    """
+    return _shown(lang_of(locale))
+
+
+@cache
+def _shown(lang: Lang) -> Mapping[str, object]:
+    # Built once per language and read-only: the renderer hands the same table to every
+    # template instead of each reply carrying its own copy through the outbox.
+    shown: dict[str, object] = {
+        command.name.lower(): words.of(lang)[0] for command, words in COMMAND_WORDS.items()
+    }
+    shown |= {f"m_{module.name.lower()}": w.of(lang)[0] for module, w in MODULE_WORDS.items()}
+    shown |= {f"c_{control.name.lower()}": w.of(lang)[0] for control, w in CONTROL_WORDS.items()}
+    shown["page"] = PAGE_WORDS.of(lang)[0]
+    shown["modules"] = tuple(MODULE_WORDS[module].of(lang)[0] for module in Module)
+    return MappingProxyType(shown)

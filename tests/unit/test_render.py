@@ -199,3 +199,18 @@ def test_constructor_validates_settings() -> None:
         Renderer(currency="EURO")
     with pytest.raises(ZoneInfoNotFoundError):
         Renderer(timezone="Mars/Olympus")
+
+
+def test_the_shown_words_come_from_the_renderer_in_the_reply_s_language(
+    renderer: Renderer,
+) -> None:
+    spanish = renderer.render("search_usage", {}, "es")
+    english = renderer.render("search_usage", {}, "en")
+    assert "`buscar ana`" in spanish
+    assert "`search ana`" in english
+
+
+def test_words_a_queued_reply_carries_still_win(renderer: Renderer) -> None:
+    """Rows queued before the renderer supplied ``w`` carry their own copy."""
+    text = renderer.render("search_usage", {"w": {"search": "encontrar"}}, "es")
+    assert "`encontrar ana`" in text
