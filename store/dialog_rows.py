@@ -13,16 +13,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import cast
 
-from sqlalchemy import Table, bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import DialogSession
+from store.models.base import table_of
 
 Key = tuple[str, str, str]  # (room_id, user_id, thread_id)
 
-_TABLE = cast(Table, DialogSession.__table__)  # declared as a FromClause by the ORM
+_TABLE = table_of(DialogSession)
 _C = _TABLE.c
 _KEY_COLUMNS = (_C.room_id, _C.user_id, _C.thread_id)
 _FIELDS = ("wizard", "state", "data", "version", "created_at", "updated_at")

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Final, cast
+from typing import Final
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import Sequence
+from store.models.base import table_of
 
 
 class Series(StrEnum):
@@ -25,7 +26,7 @@ class Series(StrEnum):
 # Built once, bound per call: SQLAlchemy then finds the compiled form in its cache. The
 # Core table, not the entity: no Sequence object is ever loaded to keep in step, and the
 # ORM's in-Python evaluation of the WHERE would not see the bound series.
-_SEQUENCES: Final = cast(Table, Sequence.__table__)  # declared as a FromClause by the ORM
+_SEQUENCES: Final = table_of(Sequence)
 _INCREMENT: Final = (
     update(_SEQUENCES)
     .where(_SEQUENCES.c.name == bindparam("series"))

@@ -14,12 +14,11 @@ import string
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Integer,
     String,
-    Table,
     Text,
     Update,
     bindparam,
@@ -35,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 
 from store.models import Outbox, ProcessedMessage
+from store.models.base import table_of
 from store.types import UTCDateTime, utcnow
 
 _ID_ALPHABET = string.ascii_letters + string.digits
@@ -44,9 +44,8 @@ DEAD_PREFIX = "dead: "
 # pg_advisory_xact_lock key serialising outbox claims across processes ("crmbot" in ASCII).
 CLAIM_LOCK_KEY = 0x63726D626F74
 
-# Declarative tables are typed as any FromClause; these are plain Tables.
-_OUTBOX = cast(Table, Outbox.__table__)
-_PROCESSED = cast(Table, ProcessedMessage.__table__)
+_OUTBOX = table_of(Outbox)
+_PROCESSED = table_of(ProcessedMessage)
 
 
 # -- message ids -----------------------------------------------------------------------------

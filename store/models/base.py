@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import cast
 
-from sqlalchemy import ForeignKey, Integer, MetaData
+from sqlalchemy import ForeignKey, Integer, MetaData, Table
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from store.types import ExactDecimal, UTCDateTime, utcnow
@@ -47,3 +48,9 @@ def contact_fk(*, nullable: bool = False) -> Mapped[int]:
 def money(*, nullable: bool = False) -> Mapped[Decimal]:
     """An amount in currency units, exact to the cent."""
     return mapped_column(ExactDecimal(14, 2), nullable=nullable)
+
+
+def table_of(model: type[Base]) -> Table:
+    """``model``'s table, for Core statements: the ORM declares ``__table__`` as any
+    FromClause, though a mapped class of ours always has a plain Table."""
+    return cast(Table, model.__table__)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Final, cast
+from typing import Final
 
-from sqlalchemy import Table, bindparam, delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import ChatMemory
+from store.models.base import table_of
 from store.types import utcnow
 
 JsonObject = dict[str, object]
@@ -19,7 +20,7 @@ JsonObject = dict[str, object]
 # through the ORM that was a SELECT by key, an object to load and an UPDATE of its own at
 # the flush; one upsert does it. No ChatMemory object is ever loaded into a session, so no
 # stale copy can hide what an upsert or a delete of the same batch wrote.
-_TABLE: Final = cast(Table, ChatMemory.__table__)  # declared as a FromClause by the ORM
+_TABLE: Final = table_of(ChatMemory)
 _KEY = (
     (_TABLE.c.room_id == bindparam("room_id"))
     & (_TABLE.c.user_id == bindparam("user_id"))
