@@ -9,12 +9,12 @@ from dialogs.flow import Flow
 from dialogs.io import Control
 from dialogs.parsing import AnswerError, parse_choice, parse_text
 from store.models import Contact
-from store.services.contacts import search_contacts
+from store.services.contacts import ContactMatch, search_contacts
 
 MAX_SEARCH = 200
 
 
-def contact_ref(contact: Contact) -> dict[str, object]:
+def contact_ref(contact: Contact | ContactMatch) -> dict[str, object]:
     """What a dialog keeps of a contact: its id, and what tells it apart in a list."""
     return {
         "id": contact.id,

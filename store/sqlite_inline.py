@@ -59,6 +59,11 @@ class InlineConnection(aiosqlite.Connection):
         self._tx = _RunNow()  # type: ignore[assignment]
         self._lock_wait = lock_wait
 
+    @property
+    def sqlite(self) -> sqlite3.Connection:
+        """The sqlite3 connection itself, for ``store.direct``'s statements."""
+        return self._conn
+
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._running or not self._connection:
             raise ValueError("Connection closed")

@@ -55,18 +55,18 @@ def prefix_upper_bound(prefix: str) -> str | None:
 
 
 def starts_with_param(
-    column: ColumnElement[str] | QueryableAttribute[str], *, bounded: bool
+    column: ColumnElement[str] | QueryableAttribute[str], *, bounded: bool, suffix: str = ""
 ) -> ColumnElement[bool]:
     """``column`` starts with the prefix that ``prefix_params`` binds, as an index range (see
     prefix_upper_bound), for statements built once: ``bounded`` is the variant whose
-    prefix has an upper bound."""
-    at_least = column >= bindparam(PREFIX_FROM)
-    return and_(at_least, column < bindparam(PREFIX_BELOW)) if bounded else at_least
+    prefix has an upper bound; ``suffix`` tells apart several prefixes in one statement."""
+    at_least = column >= bindparam(PREFIX_FROM + suffix)
+    return and_(at_least, column < bindparam(PREFIX_BELOW + suffix)) if bounded else at_least
 
 
-def prefix_params(prefix: str) -> tuple[bool, dict[str, str]]:
+def prefix_params(prefix: str, suffix: str = "") -> tuple[bool, dict[str, str]]:
     """``(bounded, parameters)`` matching ``prefix`` with ``starts_with_param(…, bounded=…)``."""
     upper = prefix_upper_bound(prefix)
     if upper is None:
-        return False, {PREFIX_FROM: prefix}
-    return True, {PREFIX_FROM: prefix, PREFIX_BELOW: upper}
+        return False, {PREFIX_FROM + suffix: prefix}
+    return True, {PREFIX_FROM + suffix: prefix, PREFIX_BELOW + suffix: upper}

@@ -44,7 +44,11 @@ async def handle_link(ctx: Ctx, route: Route) -> None:
         ctx.reply("link_none", text=text)
         return
     if len(found) == 1:
-        await link_room(ctx, found[0])
+        contact = await ctx.session.get(Contact, found[0].id)
+        if contact is None:  # deleted since the search, by another process
+            ctx.reply("link_none", text=text)
+            return
+        await link_room(ctx, contact)
         return
     shown = found[:MAX_LISTED]
     await remember_list(ctx, KIND_LINK_CHOICE, shown)

@@ -12,6 +12,7 @@ from bot.routing import Lang, Module
 from bot.routing.words import MODULE_WORDS, lang_of
 from store.models import Address, Contact
 from store.records import count_by_module
+from store.services.contacts import ContactMatch
 from store.services.memory import recall, remember
 
 # Memory kinds this family owns: a `buscar` list, and the candidates of a `vincular`.
@@ -25,12 +26,12 @@ def module_word(module: Module, lang: Lang) -> str:
     return MODULE_WORDS[module].of(lang)[0]
 
 
-def full_name(contact: Contact) -> str:
+def full_name(contact: Contact | ContactMatch) -> str:
     """First and last name as one line."""
     return f"{contact.first_name} {contact.last_name}".strip()
 
 
-def summary(contact: Contact) -> dict[str, Param]:
+def summary(contact: Contact | ContactMatch) -> dict[str, Param]:
     """One line of a numbered list of contacts: name, email, account."""
     return {"name": full_name(contact), "email": contact.email, "account": contact.account}
 
@@ -67,7 +68,7 @@ async def card(ctx: Ctx, contact: Contact) -> dict[str, Param]:
     }
 
 
-async def remember_list(ctx: Ctx, kind: str, contacts: list[Contact]) -> None:
+async def remember_list(ctx: Ctx, kind: str, contacts: list[ContactMatch]) -> None:
     """Keep the ids of a numbered list so that a bare number can pick one next."""
     incoming = ctx.incoming
     ids: list[object] = [contact.id for contact in contacts]

@@ -4,31 +4,53 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Final
 
 from sqlalchemy import Integer, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store import direct
+from store.direct import DirectStatement
 from store.models import Address, Contact, ContactKey
 from store.text import digits, fold, prefix_params, starts_with_param
 
 MIN_PHONE_DIGITS = 3
 _PHONE_NOISE = re.compile(r"[\d\s+().-]")
 
-# Built once (per whether the prefix has an upper bound), bound per call: SQLAlchemy then
-# finds the compiled form in its cache.
-_KEY_MATCHES: Final = {
-    bounded: select(ContactKey.contact_id)
-    .where(starts_with_param(ContactKey.key, bounded=bounded))
-    .limit(1000)
-    for bounded in (False, True)
-}
-_CONTACTS_BY_NAME: Final = (
-    select(Contact)
-    .where(Contact.id.in_(bindparam("ids", expanding=True)))
-    .order_by(Contact.last_name, Contact.first_name, Contact.id)
-    .limit(bindparam("limit", type_=Integer))
-)
+KEYS_PER_WORD = 1000  # contacts matched per typed word before the words are intersected
+MAX_WORDS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class ContactMatch:
+    """A contact as a search lists it."""
+
+    id: int
+    first_name: str
+    last_name: str
+    email: str | None
+    account: str | None
+
+
+# One statement per shape (how many words, and which prefixes have an upper bound), built
+# on first use and then only bound: a search is a single round trip whatever was typed.
+_SEARCHES: dict[tuple[bool, ...], DirectStatement] = {}
+
+
+def _search_statement(shape: tuple[bool, ...]) -> DirectStatement:
+    statement = _SEARCHES.get(shape)
+    if statement is None:
+        query = select(
+            Contact.id, Contact.first_name, Contact.last_name, Contact.email, Contact.account
+        )
+        for n, bounded in enumerate(shape):
+            matches = starts_with_param(ContactKey.key, bounded=bounded, suffix=f"_{n}")
+            keys = select(ContactKey.contact_id).where(matches).limit(KEYS_PER_WORD)
+            query = query.where(Contact.id.in_(keys))
+        query = query.order_by(Contact.last_name, Contact.first_name, Contact.id).limit(
+            bindparam("limit", type_=Integer)
+        )
+        statement = _SEARCHES[shape] = DirectStatement(query)
+    return statement
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +154,7 @@ async def set_main_address(session: AsyncSession, contact: Contact, data: Addres
     return address
 
 
-async def search_contacts(session: AsyncSession, text: str, limit: int = 10) -> list[Contact]:
+async def search_contacts(session: AsyncSession, text: str, limit: int = 10) -> list[ContactMatch]:
     """Contacts whose name, email, phone or account starts with ``text``, by name.
 
     Every word typed must prefix some key of the contact (``ana gar`` finds Ana García).
@@ -143,13 +165,11 @@ async def search_contacts(session: AsyncSession, text: str, limit: int = 10) -> 
     # A phone number may be typed with spaces, dashes or a leading +: search its digits.
     looks_like_phone = len(digits(folded)) >= MIN_PHONE_DIGITS and not _PHONE_NOISE.sub("", folded)
     words = [digits(folded)] if looks_like_phone else folded.split(" ")
-    candidate_ids: set[int] | None = None
-    for probe in words[:4]:
-        bounded, params = prefix_params(probe)
-        ids = set(await session.scalars(_KEY_MATCHES[bounded], params))
-        candidate_ids = ids if candidate_ids is None else candidate_ids & ids
-        if not candidate_ids:
-            return []
-    assert candidate_ids is not None
-    rows = await session.scalars(_CONTACTS_BY_NAME, {"ids": list(candidate_ids), "limit": limit})
-    return list(rows)
+    shape: list[bool] = []
+    params: dict[str, object] = {"limit": limit}
+    for n, word in enumerate(words[:MAX_WORDS]):
+        bounded, bound = prefix_params(word, suffix=f"_{n}")
+        shape.append(bounded)
+        params |= bound
+    rows = await direct.fetch(session, _search_statement(tuple(shape)), params)
+    return [ContactMatch(*row) for row in rows]

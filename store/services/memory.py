@@ -10,6 +10,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store import direct
+from store.direct import DirectStatement
 from store.models import ChatMemory
 from store.models.base import table_of
 from store.types import utcnow
@@ -26,21 +28,25 @@ _KEY = (
     & (_TABLE.c.user_id == bindparam("user_id"))
     & (_TABLE.c.thread_id == bindparam("thread_id"))
 )
-_RECALL: Final = select(_TABLE.c.kind, _TABLE.c.data).where(_KEY)
-_FORGET: Final = delete(_TABLE).where(_KEY)
+_RECALL: Final = DirectStatement(select(_TABLE.c.kind, _TABLE.c.data).where(_KEY))
+_FORGET: Final = DirectStatement(delete(_TABLE).where(_KEY))
 
 
 _PG_INSERT = pg_insert(_TABLE)
 _SQLITE_INSERT = sqlite_insert(_TABLE)
 _KEY_COLUMNS = [_TABLE.c.room_id, _TABLE.c.user_id, _TABLE.c.thread_id]
 _REMEMBER: Final = {
-    "postgresql": _PG_INSERT.on_conflict_do_update(
-        index_elements=_KEY_COLUMNS,
-        set_={name: _PG_INSERT.excluded[name] for name in ("kind", "data", "updated_at")},
+    "postgresql": DirectStatement(
+        _PG_INSERT.on_conflict_do_update(
+            index_elements=_KEY_COLUMNS,
+            set_={name: _PG_INSERT.excluded[name] for name in ("kind", "data", "updated_at")},
+        )
     ),
-    "sqlite": _SQLITE_INSERT.on_conflict_do_update(
-        index_elements=_KEY_COLUMNS,
-        set_={name: _SQLITE_INSERT.excluded[name] for name in ("kind", "data", "updated_at")},
+    "sqlite": DirectStatement(
+        _SQLITE_INSERT.on_conflict_do_update(
+            index_elements=_KEY_COLUMNS,
+            set_={name: _SQLITE_INSERT.excluded[name] for name in ("kind", "data", "updated_at")},
+        )
     ),
 }
 
@@ -58,20 +64,20 @@ async def remember(
         "data": json.dumps(data, ensure_ascii=False),
         "updated_at": utcnow(),
     }
-    await session.execute(_REMEMBER[session.get_bind().dialect.name], values)
+    await direct.run(session, _REMEMBER[session.get_bind().dialect.name], values)
 
 
 async def recall(
     session: AsyncSession, room_id: str, user_id: str, thread_id: str, kind: str
 ) -> JsonObject | None:
     """What was remembered, when it is of ``kind``."""
-    found = (await session.execute(_RECALL, _key(room_id, user_id, thread_id))).first()
-    if found is None or found.kind != kind:
+    found = await direct.fetch(session, _RECALL, _key(room_id, user_id, thread_id))
+    if not found or found[0][0] != kind:
         return None
-    data = json.loads(found.data)
+    data = json.loads(found[0][1])
     return data if isinstance(data, dict) else None
 
 
 async def forget(session: AsyncSession, room_id: str, user_id: str, thread_id: str) -> None:
     """Drop what was remembered (a choice was made)."""
-    await session.execute(_FORGET, _key(room_id, user_id, thread_id))
+    await direct.run(session, _FORGET, _key(room_id, user_id, thread_id))
