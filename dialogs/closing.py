@@ -13,9 +13,13 @@ from bot.chat import Param
 from dialogs.io import Control, Saved
 from dialogs.lines import MAX_ADDRESS, MAX_TERMS, LineItemsFlow, line_input, optional_decimal
 from dialogs.parsing import AnswerError, parse_text
-from store.models import Address
 from store.money import MoneyError, compute_line
-from store.services.addresses import address_line, company_address, contact_addresses
+from store.services.addresses import (
+    ContactAddress,
+    address_line,
+    company_address,
+    contact_addresses,
+)
 from store.services.documents import DocumentDraft, DocumentError, LineDraft, create_document
 
 
@@ -45,10 +49,10 @@ class ClosingFlow(LineItemsFlow):
             self.fields["terms"] = parse_text(self.io.text, max_len=MAX_TERMS, multiline=True)
         self.accept()
 
-    async def _addresses(self, contact_id: int) -> list[Address]:
+    async def _addresses(self, contact_id: int) -> list[ContactAddress]:
         """The contact's addresses, read once per message: a step asks for its default and
         its options, then the next step's question does the same (six reads became three)."""
-        memo: dict[int, list[Address]] = self.__dict__.setdefault("_address_memo", {})
+        memo: dict[int, list[ContactAddress]] = self.__dict__.setdefault("_address_memo", {})
         if contact_id not in memo:
             memo[contact_id] = await contact_addresses(self.io.session, contact_id)
         return memo[contact_id]

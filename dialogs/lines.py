@@ -5,8 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from sqlalchemy import select
-
 from bot.chat import Param
 from dialogs.flow import Flow
 from dialogs.io import Control
@@ -20,7 +18,7 @@ from dialogs.parsing import (
     parse_text,
     parse_unit_price,
 )
-from store.models import Product, Service, Tax
+from store.models import Product, Service
 from store.money import (
     MAX_AMOUNT,
     LineAmounts,
@@ -29,7 +27,7 @@ from store.money import (
     compute_line,
     compute_totals,
 )
-from store.services.catalogue import search_items
+from store.services.catalogue import CatalogueItem, catalogue_item, search_items, tax_rows
 from store.text import fold
 from store.vocab import DocumentKind
 
@@ -112,7 +110,7 @@ class LineItemsFlow(Flow):
 
     async def _search_item(self, text: str) -> None:
         typed = parse_text(text, max_len=200)
-        found: list[Product | Service] = [
+        found: list[CatalogueItem] = [
             *await search_items(self.io.session, Product, typed, MAX_CHOICES),
             *await search_items(self.io.session, Service, typed, MAX_CHOICES),
         ]
@@ -121,33 +119,31 @@ class LineItemsFlow(Flow):
         if not matches:
             raise AnswerError("item_not_found", {"typed": typed})
         if len(matches) == 1:
-            await self._start_line(matches[0])
+            self._start_line(matches[0])
             self.accept("one")
             return
         self.data["choices"] = [self._choice(item) for item in matches[:MAX_CHOICES]]
         self.accept("several")
 
     @staticmethod
-    def _choice(item: Product | Service) -> dict[str, object]:
-        kind = "product" if isinstance(item, Product) else "service"
+    def _choice(item: CatalogueItem) -> dict[str, object]:
         return {
-            "kind": kind,
+            "kind": item.kind,
             "id": item.id,
             "name": item.name,
             "sku": item.sku,
             "price": str(item.unit_price),
         }
 
-    async def _start_line(self, item: Product | Service) -> None:
-        tax = await self.io.session.get(Tax, item.tax_id) if item.tax_id else None
+    def _start_line(self, item: CatalogueItem) -> None:
         self.data["line"] = {
             "item_name": item.name,
             "sku": item.sku,
-            "product_id": item.id if isinstance(item, Product) else None,
-            "service_id": item.id if isinstance(item, Service) else None,
+            "product_id": item.id if item.kind == "product" else None,
+            "service_id": item.id if item.kind == "service" else None,
             "catalogue_price": str(item.unit_price),
-            "default_tax": tax.name if tax else None,
-            "default_rate": str(tax.rate) if tax else None,
+            "default_tax": item.tax_name,
+            "default_rate": str(item.tax_rate) if item.tax_rate is not None else None,
         }
 
     async def ask_item_pick(self) -> None:
@@ -167,14 +163,10 @@ class LineItemsFlow(Flow):
             await self._search_item(self.io.text)
             return
         picked = choices[index]
-        item: Product | Service | None = (
-            await self.io.session.get(Product, picked["id"])
-            if picked["kind"] == "product"
-            else await self.io.session.get(Service, picked["id"])
-        )
+        item = await catalogue_item(self.io.session, picked["kind"], picked["id"])
         if item is None:
             raise AnswerError("item_not_found", {"typed": picked["name"]})
-        await self._start_line(item)
+        self._start_line(item)
         self.accept("one")
 
     async def ask_quantity(self) -> None:
@@ -196,10 +188,7 @@ class LineItemsFlow(Flow):
         self.accept()
 
     async def _tax_options(self) -> list[TaxOption]:
-        taxes = await self.io.session.scalars(select(Tax))
-        # Sorted here: SQLite keeps rates as text, where "4" sorts after "21".
-        ordered = sorted(taxes, key=lambda tax: (-tax.rate, tax.name))
-        return [TaxOption(tax.id, tax.name, tax.rate) for tax in ordered]
+        return [TaxOption(*row) for row in await tax_rows(self.io.session)]
 
     async def ask_tax(self) -> None:
         options: list[Param] = [{"name": o.name, "rate": o.rate} for o in await self._tax_options()]

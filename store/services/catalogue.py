@@ -2,39 +2,80 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from sqlalchemy import Integer, Select, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store import direct
+from store.direct import DirectStatement
 from store.models import Product, Service, Tax, Vendor
 from store.text import fold, prefix_params, starts_with_param
 
 Item = TypeVar("Item", Product, Service)
 
-# Searches are built once per variant (whether the prefix has an upper bound, and the
-# model), bound per call: SQLAlchemy then finds the compiled form in its cache.
+
+@dataclass(frozen=True, slots=True)
+class VendorMatch:
+    """A vendor as a search lists it."""
+
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueItem:
+    """A product or service as the wizards offer it, with its default tax."""
+
+    kind: str  # "product" or "service"
+    id: int
+    sku: str
+    name: str
+    unit_price: Decimal
+    tax_name: str | None
+    tax_rate: Decimal | None
+
+
+# Searches run at the wizards' steps, so they go straight to the driver (store.direct) and
+# return plain rows: built once per variant (whether the prefix has an upper bound, and
+# the model), bound per call.
 _LIMIT: Final = bindparam("limit", type_=Integer)
+_VENDOR_COLUMNS: Final = (Vendor.id, Vendor.name)
 _VENDORS_BY_PREFIX: Final = {
-    bounded: select(Vendor)
-    .where(starts_with_param(Vendor.name_key, bounded=bounded))
-    .order_by(Vendor.name_key)
-    .limit(_LIMIT)
+    bounded: DirectStatement(
+        select(*_VENDOR_COLUMNS)
+        .where(starts_with_param(Vendor.name_key, bounded=bounded))
+        .order_by(Vendor.name_key)
+        .limit(_LIMIT)
+    )
     for bounded in (False, True)
 }
-_VENDORS_BY_WORD: Final = (
-    select(Vendor)
+_VENDORS_BY_WORD: Final = DirectStatement(
+    select(*_VENDOR_COLUMNS)
     .where(Vendor.name_key.contains(bindparam("word")))
     .order_by(Vendor.name_key)
     .limit(_LIMIT)
 )
 
 
-def _items_search(model: type[Item], bounded: bool) -> Select[Item]:
-    return (
-        select(model)
+def _item_columns(model: type[Item]) -> Select[int, str, str, str, Decimal, str, Decimal]:
+    return select(
+        model.id, model.sku, model.sku_key, model.name, model.unit_price, Tax.name, Tax.rate
+    ).outerjoin(Tax, Tax.id == model.tax_id)
+
+
+def _item(kind: str, row: Sequence[Any]) -> tuple[str, CatalogueItem]:
+    """(its SKU's search key, the item) from a row of ``_item_columns``."""
+    item_id, sku, sku_key, name, unit_price, tax_name, tax_rate = row
+    return sku_key, CatalogueItem(kind, item_id, sku, name, unit_price, tax_name, tax_rate)
+
+
+def _items_search(model: type[Item], bounded: bool) -> DirectStatement:
+    return DirectStatement(
+        _item_columns(model)
         .where(
             or_(
                 starts_with_param(model.sku_key, bounded=bounded),
@@ -47,8 +88,17 @@ def _items_search(model: type[Item], bounded: bool) -> Select[Item]:
     )
 
 
-_PRODUCT_SEARCHES: Final = {bounded: _items_search(Product, bounded) for bounded in (False, True)}
-_SERVICE_SEARCHES: Final = {bounded: _items_search(Service, bounded) for bounded in (False, True)}
+def _item_by_id(model: type[Item]) -> DirectStatement:
+    return DirectStatement(_item_columns(model).where(model.id == bindparam("id")))
+
+
+_KIND_OF: Final[dict[type[Product | Service], str]] = {Product: "product", Service: "service"}
+_ITEM_SEARCHES: Final = {
+    "product": {bounded: _items_search(Product, bounded) for bounded in (False, True)},
+    "service": {bounded: _items_search(Service, bounded) for bounded in (False, True)},
+}
+_ITEM_BY_ID: Final = {"product": _item_by_id(Product), "service": _item_by_id(Service)}
+_TAXES: Final = DirectStatement(select(Tax.id, Tax.name, Tax.rate))
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,31 +170,45 @@ async def upsert_item(
     return item, created
 
 
-async def search_vendors(session: AsyncSession, text: str, limit: int = 10) -> list[Vendor]:
+async def search_vendors(session: AsyncSession, text: str, limit: int = 10) -> list[VendorMatch]:
     """Vendors whose folded name starts with, or whose words include a prefix of, ``text``."""
     key = fold(text)
     if not key:
         return []
     bounded, params = prefix_params(key)
-    rows = await session.scalars(_VENDORS_BY_PREFIX[bounded], {**params, "limit": limit})
-    found = list(rows)
-    if not found:
+    rows = await direct.fetch(session, _VENDORS_BY_PREFIX[bounded], {**params, "limit": limit})
+    if not rows:
         # Fall back to a word anywhere in the name ("iberica" finds "Suministros Ibérica").
-        rows = await session.scalars(_VENDORS_BY_WORD, {"word": key, "limit": limit})
-        found = list(rows)
-    return found
+        rows = await direct.fetch(session, _VENDORS_BY_WORD, {"word": key, "limit": limit})
+    return [VendorMatch(*row) for row in rows]
 
 
 async def search_items(
     session: AsyncSession, model: type[Item], text: str, limit: int = 10
-) -> list[Item]:
+) -> list[CatalogueItem]:
     """Catalogue items whose SKU or name starts with ``text``; an exact SKU comes first."""
     key = fold(text)
     if not key:
         return []
     bounded, params = prefix_params(key)
-    statement = (_PRODUCT_SEARCHES if model is Product else _SERVICE_SEARCHES)[bounded]
-    rows = await session.scalars(statement, {**params, "word": f" {key}", "limit": limit})
-    found: list[Item] = list(rows)
-    found.sort(key=lambda item: item.sku_key != key)
-    return found
+    kind = _KIND_OF[model]
+    statement = _ITEM_SEARCHES[kind][bounded]
+    rows = await direct.fetch(session, statement, {**params, "word": f" {key}", "limit": limit})
+    found = [_item(kind, row) for row in rows]
+    found.sort(key=lambda keyed: keyed[0] != key)
+    return [item for _, item in found]
+
+
+async def catalogue_item(session: AsyncSession, kind: str, item_id: int) -> CatalogueItem | None:
+    """The product or service ``item_id`` (``kind`` says which), or None when it is gone."""
+    rows = await direct.fetch(session, _ITEM_BY_ID[kind], {"id": item_id})
+    return _item(kind, rows[0])[1] if rows else None
+
+
+async def tax_rows(session: AsyncSession) -> list[tuple[int, str, Decimal]]:
+    """Every tax as (id, name, rate), highest rate first, then by name.
+
+    Sorted here: SQLite keeps rates as text, where "4" sorts after "21".
+    """
+    rows = [(row[0], row[1], row[2]) for row in await direct.fetch(session, _TAXES, {})]
+    return sorted(rows, key=lambda row: (-row[2], row[1]))
