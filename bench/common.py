@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.chat import ChatUser, Incoming, Outgoing, RoomRef
 from bot.storage import Store
+from store import direct
 from store.db import create_engine, session_factory
 from store.filestore import FileStore
 from store.migrate import upgrade
@@ -276,11 +277,14 @@ def counting_statements(store: Store) -> Iterator[list[int]]:
     def count(*_args: object) -> None:
         counter[0] += 1
 
+    # Statements sent past SQLAlchemy (store.direct) are counted by that module instead.
+    direct_before = direct.Sent.count
     event.listen(store.engine.sync_engine, "before_cursor_execute", count)
     try:
         yield counter
     finally:
         event.remove(store.engine.sync_engine, "before_cursor_execute", count)
+        counter[0] += direct.Sent.count - direct_before
 
 
 def cpu_seconds() -> float:

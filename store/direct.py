@@ -23,7 +23,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, NoReturn
+from typing import Any, ClassVar, Final, NoReturn
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
@@ -41,9 +41,18 @@ _INFO_KEY: Final = "crmbot.direct"
 
 
 class Sent:
-    """How many statements went straight to the driver (the benchmarks add it to theirs)."""
+    """What went straight to the driver, where SQLAlchemy's events cannot see it: a count
+    (the benchmarks add it to theirs) and the SQL of each statement to any ``listeners``
+    (the tests that check which statements a batch sends). An executemany is one."""
 
     count = 0
+    listeners: ClassVar[list[Callable[[str], None]]] = []
+
+    @classmethod
+    def note(cls, sql: str) -> None:
+        cls.count += 1
+        for listener in cls.listeners:
+            listener(sql)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,26 +83,29 @@ class DirectStatement:
     """A Core statement that hot paths run through ``fetch``, ``run`` and ``run_many``.
 
     No expanding (``IN``-list) parameters: a compiled form must not depend on the call.
+    An INSERT without ``.values()`` names the ``columns`` its parameters give (SQLAlchemy
+    would take them from the first parameter set of each call).
     """
 
-    def __init__(self, statement: Executable) -> None:
+    def __init__(self, statement: Executable, *, columns: Sequence[str] | None = None) -> None:
         self.statement = statement
+        self._columns = list(columns) if columns is not None else None
         self._sqlite: _Form | None = None
 
     def sqlite_form(self, dialect: Dialect) -> _Form:
         """The statement compiled for SQLite, once."""
         if self._sqlite is None:
-            self._sqlite = _compile(self.statement, dialect)
+            self._sqlite = _compile(self.statement, dialect, self._columns)
         return self._sqlite
 
 
-def _compile(statement: Executable, dialect: Dialect) -> _Form:
-    compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+def _compile(statement: Executable, dialect: Dialect, columns: list[str] | None) -> _Form:
+    compiled = statement.compile(dialect=dialect, column_keys=columns)  # type: ignore[attr-defined]
     names = tuple(compiled.positiontup or ())
     binds = [compiled.binds[name] for name in names]
     if any(bind.expanding for bind in binds):
         raise ValueError("a direct statement cannot take an expanding (IN-list) parameter")
-    columns: Iterable[ColumnElement[Any]] = getattr(statement, "exported_columns", ())
+    returned: Iterable[ColumnElement[Any]] = getattr(statement, "exported_columns", ())
     return _Form(
         sql=compiled.string,
         names=names,
@@ -104,7 +116,7 @@ def _compile(statement: Executable, dialect: Dialect) -> _Form:
             for name, bind in zip(names, binds, strict=True)
             if bind.effective_value is not None
         },
-        results=tuple(_result_processor(column.type, dialect) for column in columns),
+        results=tuple(_result_processor(column.type, dialect) for column in returned),
     )
 
 
@@ -156,7 +168,7 @@ async def fetch(session: AsyncSession, statement: DirectStatement, params: Param
         return [tuple(row) for row in await connection.execute(statement.statement, params)]
     sqlite, dialect = direct
     form = statement.sqlite_form(dialect)
-    Sent.count += 1
+    Sent.note(form.sql)
     try:
         raw_rows = sqlite.execute(form.sql, form.args(params)).fetchall()
     except sqlite3.Error as error:
@@ -192,7 +204,7 @@ async def run_many(
         return
     sqlite, dialect = direct
     form = statement.sqlite_form(dialect)
-    Sent.count += 1
+    Sent.note(form.sql)
     try:
         if len(many) == 1:
             sqlite.execute(form.sql, form.args(many[0]))

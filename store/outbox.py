@@ -33,6 +33,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 
+from store import direct
+from store.direct import DirectStatement
 from store.models import Outbox, ProcessedMessage
 from store.models.base import table_of
 from store.types import UTCDateTime, utcnow
@@ -117,14 +119,32 @@ async def claim_message_ids(session: AsyncSession, message_ids: Sequence[str]) -
     if not unique:
         return set()
     now = utcnow()
-    statement = _CLAIM_IDS[session.get_bind().dialect.name]
     rows = [{"message_id": mid, "created_at": now} for mid in unique]
-    return set(await session.scalars(statement, rows))
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        # One short statement per id on the driver beats one multi-row statement through
+        # SQLAlchemy for any batch the inbox makes (store.direct).
+        return {row[0] for row in await direct.fetch_each(session, _CLAIM_ONE_ID, rows)}
+    return set(await session.scalars(_CLAIM_IDS[dialect], rows))
+
+
+_CLAIM_ONE_ID = DirectStatement(_CLAIM_IDS["sqlite"])
 
 
 # -- queueing --------------------------------------------------------------------------------
 
-_ENQUEUE = insert(_OUTBOX)
+_ENQUEUED_COLUMNS = (
+    "msg_id",
+    "room_id",
+    "thread_id",
+    "key",
+    "params",
+    "locale",
+    "created_at",
+    "attempts",
+    "last_error",
+)
+_ENQUEUE = DirectStatement(insert(_OUTBOX), columns=_ENQUEUED_COLUMNS)
 
 
 async def enqueue(session: AsyncSession, items: Sequence[OutboxItem]) -> list[str]:
@@ -133,7 +153,8 @@ async def enqueue(session: AsyncSession, items: Sequence[OutboxItem]) -> list[st
         return []
     now = utcnow()
     ids = new_message_ids(len(items))
-    await session.execute(
+    await direct.run_many(
+        session,
         _ENQUEUE,
         [
             {

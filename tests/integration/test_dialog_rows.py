@@ -16,6 +16,7 @@ from bot.commands.base import ChatConfig
 from bot.inbox import Outcome
 from bot.storage import Store
 from store.dialog_rows import DialogRow, DialogRows, Key
+from store.direct import Sent
 from store.models import DialogSession
 
 NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
@@ -34,11 +35,16 @@ def statements() -> Iterator[list[str]]:
     def record(_c: object, _cur: object, statement: str, *_rest: object) -> None:
         seen.append(statement.split()[0].upper())
 
+    def record_direct(statement: str) -> None:  # sent past SQLAlchemy, by store.direct
+        seen.append(statement.split()[0].upper())
+
     event.listen(Engine, "before_cursor_execute", record)
+    Sent.listeners.append(record_direct)
     try:
         yield seen
     finally:
         event.remove(Engine, "before_cursor_execute", record)
+        Sent.listeners.remove(record_direct)
 
 
 async def stored(store: Store) -> dict[Key, tuple[str, str, int]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import event, func, select
@@ -9,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from store.models import ProcessedMessage
 from store.outbox import claim_message_ids
+from store.sqlite_inline import InlineConnection
 from tests.databases import TestDatabase
 
 
@@ -57,9 +59,23 @@ async def test_ids_are_inserted_in_sorted_order(
         if "processed_messages" in statement and statement.lstrip().upper().startswith("INSERT"):
             sent.extend(value for value in flatten(parameters) if value in ids)
 
+    def trace(statement: str) -> None:
+        # On SQLite the inserts go straight to the driver (store.direct): read them from
+        # sqlite3's own trace, which shows each statement with its values.
+        if "processed_messages" in statement and statement.lstrip().upper().startswith("INSERT"):
+            sent.extend(re.findall(r"id-[0-9]{3}", statement))
+
     event.listen(database.engine.sync_engine, "before_cursor_execute", record)
     try:
-        assert await claim(sessions, ids) == set(ids)
+        async with sessions.begin() as session:
+            driver = (await (await session.connection()).get_raw_connection()).driver_connection
+            if isinstance(driver, InlineConnection):
+                driver.sqlite.set_trace_callback(trace)
+            try:
+                assert await claim_message_ids(session, ids) == set(ids)
+            finally:
+                if isinstance(driver, InlineConnection):
+                    driver.sqlite.set_trace_callback(None)
     finally:
         event.remove(database.engine.sync_engine, "before_cursor_execute", record)
     assert sent == sorted(set(ids))
