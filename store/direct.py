@@ -10,9 +10,10 @@ execution path was still the largest share of a message's CPU.
 So the statements each message or batch runs are still written in Core (one place names the
 tables and columns), compiled here once for SQLite, and run on the sqlite3 connection the
 session's transaction already holds (``store.sqlite_inline``), with the same bind and
-result conversions SQLAlchemy would apply. Everywhere else (PostgreSQL, aiosqlite's thread,
-a session outside a transaction) the same calls take SQLAlchemy's ordinary path and return
-the same rows, so callers never branch; the tests compare both paths on every statement.
+result conversions and Python-side defaults SQLAlchemy would apply (a session not yet in a
+transaction begins one first, as SQLAlchemy's own path would). Everywhere else
+(PostgreSQL, aiosqlite's thread) the same calls take SQLAlchemy's ordinary path and return
+the same rows, so callers never branch; the tests compare both paths.
 
 A driver error is raised as SQLAlchemy's own exception class (``IntegrityError`` and so on),
 as the ordinary path would raise it.
@@ -23,6 +24,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar, Final, NoReturn
 
 from sqlalchemy import exc as sa_exc
@@ -63,12 +65,18 @@ class _Form:
     names: tuple[str, ...]
     binds: tuple[Convert | None, ...]
     defaults: Mapping[str, Any]
+    generated: Mapping[str, Callable[[], Any]]
     results: tuple[Convert | None, ...]
 
     def args(self, params: Params) -> tuple[Any, ...]:
         values = []
         for name, convert in zip(self.names, self.binds, strict=True):
-            value = params[name] if name in params else self.defaults[name]
+            if name in params:
+                value = params[name]
+            elif name in self.generated:
+                value = self.generated[name]()
+            else:
+                value = self.defaults[name]
             values.append(convert(value) if convert is not None else value)
         return tuple(values)
 
@@ -110,14 +118,39 @@ def _compile(statement: Executable, dialect: Dialect, columns: list[str] | None)
         sql=compiled.string,
         names=names,
         binds=tuple(bind.type.dialect_impl(dialect).bind_processor(dialect) for bind in binds),
-        # Values fixed in the statement (a LIMIT, say), under their compiled names.
+        # Values fixed in the statement (a LIMIT, say, or a NULL), under their compiled names.
         defaults={
-            name: bind.effective_value
+            name: bind.value
             for name, bind in zip(names, binds, strict=True)
-            if bind.effective_value is not None
+            if not bind.required and bind.callable is None
         },
+        # Computed at each execution, as SQLAlchemy does: column defaults, callable binds.
+        generated=_python_defaults(compiled)
+        | {name: bind.callable for name, bind in zip(names, binds, strict=True) if bind.callable},
         results=tuple(_result_processor(column.type, dialect) for column in returned),
     )
+
+
+def _python_defaults(compiled: Any) -> dict[str, Callable[[], Any]]:
+    """The column defaults and onupdates SQLAlchemy computes in Python when a parameter set
+    leaves their column out (a ``created_at`` set to now, say)."""
+    generated: dict[str, Callable[[], Any]] = {}
+    for columns, attribute in (
+        (compiled.insert_prefetch, "default"),
+        (compiled.update_prefetch, "onupdate"),
+    ):
+        for column in columns:
+            default = getattr(column, attribute)
+            if default is None:
+                continue
+            if default.is_callable:
+                # SQLAlchemy wraps a plain function to take an execution context it ignores.
+                generated[column.key] = partial(default.arg, None)
+            elif default.is_scalar:
+                generated[column.key] = partial(lambda value: value, default.arg)
+            else:
+                raise ValueError(f"a direct statement cannot compute {column.key}'s default")
+    return generated
 
 
 def _result_processor(type_: TypeEngine[Any], dialect: Dialect) -> Convert | None:
@@ -126,22 +159,32 @@ def _result_processor(type_: TypeEngine[Any], dialect: Dialect) -> Convert | Non
     return processor
 
 
+def _transactions(session: AsyncSession) -> tuple[object, object]:
+    sync = session.sync_session
+    return sync.get_transaction(), sync.get_nested_transaction()
+
+
 async def _sqlite(session: AsyncSession) -> tuple[sqlite3.Connection, Dialect] | None:
-    """The session transaction's sqlite3 connection, when the direct path may use it."""
-    transaction = session.sync_session.get_transaction()
+    """The session transaction's sqlite3 connection, when the direct path may use it.
+
+    Looked up again whenever the innermost transaction changes: SQLAlchemy emits a
+    ``begin_nested()``'s SAVEPOINT only when the session next asks for its connection, and
+    a direct write before that would escape the savepoint's rollback.
+    """
+    current = _transactions(session)
     cached = session.info.get(_INFO_KEY)
-    if cached is not None and cached[0] is transaction and transaction is not None:
+    if cached is not None and cached[0] == current and current[0] is not None:
         found: tuple[sqlite3.Connection, Dialect] | None = cached[1]
         return found
     dialect = session.get_bind().dialect
     found = None
-    if dialect.name == "sqlite" and transaction is not None:
-        connection = await session.connection()
+    if dialect.name == "sqlite":
+        connection = await session.connection()  # begins, or emits the SAVEPOINT, if due
         raw = await connection.get_raw_connection()
         driver = raw.driver_connection
         if isinstance(driver, InlineConnection) and driver.sqlite.in_transaction:
             found = (driver.sqlite, dialect)
-    session.info[_INFO_KEY] = (session.sync_session.get_transaction(), found)
+    session.info[_INFO_KEY] = (_transactions(session), found)
     return found
 
 
