@@ -4,7 +4,7 @@ turns what they say and save into replies, detail views and notifications."""
 from __future__ import annotations
 
 from bot.commands.base import CommandHandler, Ctx
-from bot.commands.detail import show_number
+from bot.commands.detail import show_saved
 from bot.commands.notify import notify_contact_rooms
 from bot.permissions import Action, allowed, needed_role
 from bot.routing import Command, Route, fold, match_control
@@ -78,7 +78,7 @@ class DialogRunner:
             ctx.turn.say(ctx.incoming.room.id, reply, thread_id=ctx.incoming.thread_id)
         for saved in io.saved:
             ctx.reply("dialog_saved", number=saved.number, kind=saved.kind)
-            await show_number(ctx, saved.number)
+            await show_saved(ctx, saved.kind, saved.record_id)
             await notify_contact_rooms(
                 ctx,
                 saved.contact_id,

@@ -8,6 +8,7 @@ from dialogs.closing import SaveProblem
 from dialogs.flow import Flow
 from dialogs.io import Control
 from dialogs.parsing import AnswerError, parse_choice, parse_text
+from store.direct import exists
 from store.models import Contact
 from store.services.contacts import ContactMatch, search_contacts
 
@@ -74,7 +75,7 @@ class ContactSteps(Flow):
     async def contact_problem(self) -> SaveProblem | None:
         """``contact_gone`` (with the ``editar n`` of the contact step) when it was deleted."""
         contact: dict[str, Any] = self.fields.get("contact") or {}
-        if contact.get("id") and await self.io.session.get(Contact, contact["id"]) is not None:
+        if contact.get("id") and await exists(self.io.session, Contact, contact["id"]):
             return None
         step = self.editable.index("contact") + 1
         return SaveProblem("contact_gone", contact.get("name", ""), step=step)

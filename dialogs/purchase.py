@@ -10,6 +10,7 @@ from dialogs.closing import ClosingFlow, SaveProblem
 from dialogs.flow import WizardSpec, back_to_review, step
 from dialogs.io import Control
 from dialogs.parsing import AnswerError, parse_choice, parse_date, parse_text
+from store.direct import exists
 from store.models import Contact, Vendor
 from store.services.catalogue import VendorData, search_vendors, upsert_vendor
 from store.services.contacts import search_contacts
@@ -245,10 +246,10 @@ class PurchaseFlow(ClosingFlow):
 
     async def save_problem(self) -> SaveProblem | None:
         vendor, contact = self.fields.get("vendor") or {}, self.fields.get("contact") or {}
-        if not vendor.get("id") or await self.io.session.get(Vendor, vendor["id"]) is None:
+        if not vendor.get("id") or not await exists(self.io.session, Vendor, vendor["id"]):
             step = self.editable.index(S.VENDOR) + 1
             return SaveProblem("vendor_gone", vendor.get("name", ""), step=step)
-        if not contact.get("id") or await self.io.session.get(Contact, contact["id"]) is None:
+        if not contact.get("id") or not await exists(self.io.session, Contact, contact["id"]):
             step = self.editable.index(S.CONTACT) + 1
             return SaveProblem("contact_gone", contact.get("name", ""), step=step)
         if self.fields.get("status") == "approved" and not self.io.can("approve_purchase"):

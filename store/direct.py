@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, ClassVar, Final, NoReturn
 
+from sqlalchemy import bindparam, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,6 +35,7 @@ from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.expression import Executable
 from sqlalchemy.types import TypeEngine
 
+from store.models.base import Base, table_of
 from store.sqlite_inline import InlineConnection
 
 Row = tuple[Any, ...]
@@ -255,3 +257,17 @@ async def run_many(
             sqlite.executemany(form.sql, [form.args(params) for params in many])
     except sqlite3.Error as error:
         _raise_as_sqlalchemy(form.sql, error)
+
+
+_EXISTS: dict[type[Base], DirectStatement] = {}
+
+
+async def exists(session: AsyncSession, model: type[Base], key: int) -> bool:
+    """Whether ``model`` has a row with primary key ``key`` (without loading it)."""
+    statement = _EXISTS.get(model)
+    if statement is None:
+        table = table_of(model)
+        (column,) = table.primary_key.columns
+        statement = DirectStatement(select(column).where(column == bindparam("key")))
+        _EXISTS[model] = statement
+    return bool(await fetch(session, statement, {"key": key}))

@@ -89,6 +89,23 @@ async def show_number(ctx: Ctx, number: str) -> bool:
     return document is not None
 
 
+async def show_saved(ctx: Ctx, kind: str, record_id: int) -> bool:
+    """Show what a wizard has just saved, as ``ver <número>`` would; False if it is gone.
+
+    The record is still in the message's session, so it is taken from there by id rather
+    than looked up again by its number.
+    """
+    if kind == "case":
+        case = await ctx.session.get(Case, record_id)
+        if case is not None:
+            await _reply_case(ctx, case, by_number=True)
+        return case is not None
+    document = await ctx.session.get(Document, record_id)
+    if document is not None:
+        await _reply_document(ctx, document, by_number=True)
+    return document is not None
+
+
 async def _show_index(ctx: Ctx, number: int) -> None:
     memory = await recall_list(ctx)
     if memory is None:

@@ -7,11 +7,23 @@ transaction as the change, so they survive restarts and are posted exactly once.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from bot.chat import Param, Reply
 from bot.commands.base import Ctx
+from store import direct
+from store.direct import DirectStatement
 from store.models import ChatChannel
+
+# Run at every record event: built once, sent straight to the driver (store.direct).
+_OTHER_ROOMS = DirectStatement(
+    select(ChatChannel.room_id)
+    .where(
+        ChatChannel.contact_id == bindparam("contact_id"),
+        ChatChannel.room_id != bindparam("room_id"),
+    )
+    .order_by(ChatChannel.created_at, ChatChannel.id)
+)
 
 
 async def notify_contact_rooms(ctx: Ctx, contact_id: int, key: str, **params: Param) -> int:
@@ -22,16 +34,11 @@ async def notify_contact_rooms(ctx: Ctx, contact_id: int, key: str, **params: Pa
     locale, in the order the rooms were linked. Keep this signature stable: other
     commands and wizards call it.
     """
-    rooms = await ctx.session.scalars(
-        select(ChatChannel.room_id)
-        .where(
-            ChatChannel.contact_id == contact_id,
-            ChatChannel.room_id != ctx.incoming.room.id,
-        )
-        .order_by(ChatChannel.created_at, ChatChannel.id)
+    rows = await direct.fetch(
+        ctx.session, _OTHER_ROOMS, {"contact_id": contact_id, "room_id": ctx.incoming.room.id}
     )
     # room_id is unique in chat_channels; the dict only guards the "exactly once" promise.
-    targets = list(dict.fromkeys(rooms))
+    targets = list(dict.fromkeys(str(row[0]) for row in rows))
     for room_id in targets:
         ctx.turn.say(room_id, Reply(key, params))
     return len(targets)

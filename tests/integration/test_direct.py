@@ -643,3 +643,16 @@ async def test_a_callable_parameter_value_is_computed_at_each_execution(store: S
         first = await direct.fetch(session, statement, {})
         second = await direct.fetch(session, statement, {})
     assert first != second
+
+
+async def test_exists_tells_a_present_row_from_a_deleted_one(store: Store) -> None:
+    async with store.sessions.begin() as session:
+        contact_id = await seed_document(session)
+        assert await direct.exists(session, Contact, contact_id)
+        assert not await direct.exists(session, Contact, contact_id + 1000)
+        removed = Vendor(name="Borrado", name_key="borrado")
+        session.add(removed)
+        await session.flush()
+        assert await direct.exists(session, Vendor, removed.id)
+        await session.delete(removed)  # pending: exists() flushes first, as a query would
+        assert not await direct.exists(session, Vendor, removed.id)
