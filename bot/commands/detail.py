@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Final
 
 from sqlalchemy import bindparam, func, select
@@ -14,7 +17,8 @@ from bot.commands.listing_details import DETAIL_LOADERS, detail_key
 from bot.commands.listing_memory import ListMemory, recall_list
 from bot.commands.listing_rows import DOCUMENT_MODULES
 from bot.routing import Module, Route
-from store import vocab
+from store import direct, vocab
+from store.direct import DirectStatement
 from store.models import (
     Case,
     Contact,
@@ -27,7 +31,7 @@ from store.models import (
 )
 from store.money import CENT
 from store.numbering import Series, format_number
-from store.records import ModuleName, Page, count_by_module, document_lines, read_records
+from store.records import ModuleName, Page, count_by_module, read_records
 
 # `OC-00012`, `oc 12`, `OC12`, `oc-12`: the prefix, any spaces or dashes, then the digits.
 _RECORD: Final = re.compile(r"(OC|COT|OV|CAS)[\s-]*0*([0-9]{1,9})", re.IGNORECASE)
@@ -39,6 +43,11 @@ _EDITED_AFTER: Final = dt.timedelta(minutes=1)
 # Built once, bound per call: SQLAlchemy then finds the compiled form in its cache.
 _CASE_BY_NUMBER: Final = select(Case).where(Case.number == bindparam("number"))
 _DOCUMENT_BY_NUMBER: Final = select(Document).where(Document.number == bindparam("number"))
+# Read for every document shown (a wizard's save shows one): straight to the driver.
+_CONTACT_NAME: Final = DirectStatement(
+    select(Contact.first_name, Contact.last_name).where(Contact.id == bindparam("id"))
+)
+_VENDOR_NAME: Final = DirectStatement(select(Vendor.name).where(Vendor.id == bindparam("id")))
 _ATTACHMENTS: Final = (
     select(func.count()).where(EmailFile.email_id == Email.id).correlate(Email).scalar_subquery()
 )
@@ -154,30 +163,34 @@ async def _show_record(ctx: Ctx, module: Module, contact_id: int, record_id: int
 
 async def _owner(ctx: Ctx, contact_id: int, by_number: bool) -> dict[str, Param]:
     """The record's contact, and the room's contact when that is someone else."""
-    contact = await ctx.session.get(Contact, contact_id)
+    found = await direct.fetch(ctx.session, _CONTACT_NAME, {"id": contact_id})
     linked = await ctx.linked_contact() if by_number else None
     other = linked is not None and linked.id != contact_id
     return {
-        "contact": contact_name(contact) if contact is not None else None,
+        "contact": f"{found[0][0]} {found[0][1]}".strip() if found else None,
         "room_contact": contact_name(linked) if other and linked is not None else None,
     }
 
 
 async def _reply_document(ctx: Ctx, doc: Document, *, by_number: bool) -> None:
-    vendor = await ctx.session.get(Vendor, doc.vendor_id) if doc.vendor_id else None
-    lines = (await document_lines(ctx.session, [doc.id]))[doc.id]
+    vendor = (
+        await direct.fetch(ctx.session, _VENDOR_NAME, {"id": doc.vendor_id})
+        if doc.vendor_id
+        else []
+    )
+    lines = await direct.fetch(ctx.session, _LINES, {"document_id": doc.id})
     labels = vocab.DOCUMENT_STATUS[vocab.DocumentKind(doc.kind)]
     params: dict[str, Param] = {
         "kind": doc.kind,
         "number": doc.number,
         "title": doc.title,
         "status": vocab.label(labels, doc.status, ctx.locale),
-        "vendor": vendor.name if vendor is not None else None,
+        "vendor": vendor[0][0] if vendor else None,
         "date": doc.date,
         "valid_until": doc.valid_until,
         "created_by": doc.created_by or None,
         "currency": doc.currency,
-        "lines": [_line(line) for line in lines],
+        "lines": [_line(_DetailLine(*line)) for line in lines],
         "subtotal": doc.subtotal,
         "discount_total": doc.discount_total,
         "tax_total": doc.tax_total,
@@ -190,7 +203,32 @@ async def _reply_document(ctx: Ctx, doc: Document, *, by_number: bool) -> None:
     ctx.reply("detail_document", **params)
 
 
-def _line(line: DocumentLine) -> dict[str, Param]:
+@dataclass(frozen=True, slots=True)
+class _DetailLine:
+    """What a document's detail shows of one line (read straight, no entity)."""
+
+    position: int
+    item_name: str
+    sku: str
+    quantity: Decimal
+    unit_price: Decimal
+    tax_rate: Decimal | None
+    discount_percent: Decimal | None
+    discount_amount: Decimal | None
+    discount: Decimal
+    net: Decimal
+    tax: Decimal
+    total: Decimal
+
+
+_LINES: Final = DirectStatement(
+    select(*(getattr(DocumentLine, field.name) for field in dataclasses.fields(_DetailLine)))
+    .where(DocumentLine.document_id == bindparam("document_id"))
+    .order_by(DocumentLine.position)
+)
+
+
+def _line(line: _DetailLine) -> dict[str, Param]:
     return {
         "n": line.position,
         "item": line.item_name,
