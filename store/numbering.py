@@ -10,6 +10,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store import direct
+from store.direct import DirectStatement
 from store.models import Sequence
 from store.models.base import table_of
 
@@ -27,16 +29,16 @@ class Series(StrEnum):
 # Core table, not the entity: no Sequence object is ever loaded to keep in step, and the
 # ORM's in-Python evaluation of the WHERE would not see the bound series.
 _SEQUENCES: Final = table_of(Sequence)
-_INCREMENT: Final = (
+_INCREMENT: Final = DirectStatement(
     update(_SEQUENCES)
     .where(_SEQUENCES.c.name == bindparam("series"))
     .values(last_value=_SEQUENCES.c.last_value + 1)
     .returning(_SEQUENCES.c.last_value)
 )
 _ENSURE_ROW: Final = {
-    dialect: insert(_SEQUENCES)
-    .values(name=bindparam("series"), last_value=0)
-    .on_conflict_do_nothing()
+    dialect: DirectStatement(
+        insert(_SEQUENCES).values(name=bindparam("series"), last_value=0).on_conflict_do_nothing()
+    )
     for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
 }
 _CURRENT_VALUE: Final = select(Sequence.last_value).where(Sequence.name == bindparam("series"))
@@ -54,14 +56,14 @@ async def next_number(session: AsyncSession, series: Series) -> str:
     ends; if it rolls back, so does the increment, so no number is skipped or reused.
     """
     await _ensure_row(session, series)
-    result = await session.execute(_INCREMENT, {"series": series.value})
-    return format_number(series, result.scalar_one())
+    ((value,),) = await direct.fetch(session, _INCREMENT, {"series": series.value})
+    return format_number(series, int(value))
 
 
 async def _ensure_row(session: AsyncSession, series: Series) -> None:
     dialect = session.get_bind().dialect.name
     statement = _ENSURE_ROW["postgresql" if dialect == "postgresql" else "sqlite"]
-    await session.execute(statement, {"series": series.value})
+    await direct.run(session, statement, {"series": series.value})
 
 
 async def current_value(session: AsyncSession, series: Series) -> int:

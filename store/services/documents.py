@@ -11,6 +11,8 @@ from typing import Final
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store import direct
+from store.direct import DirectStatement
 from store.models import Case, Document, DocumentLine
 from store.money import LineAmounts, LineInput, compute_totals
 from store.numbering import Series, next_number
@@ -23,8 +25,12 @@ SERIES = {
 }
 
 # Built once, bound per call: SQLAlchemy then finds the compiled form in its cache.
-_DOCUMENT_BY_KEY: Final = select(Document).where(Document.idempotency_key == bindparam("key"))
-_CASE_BY_KEY: Final = select(Case).where(Case.idempotency_key == bindparam("key"))
+_DOCUMENT_BY_KEY: Final = DirectStatement(
+    select(Document.id).where(Document.idempotency_key == bindparam("key"))
+)
+_CASE_BY_KEY: Final = DirectStatement(
+    select(Case.id).where(Case.idempotency_key == bindparam("key"))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +91,9 @@ async def create_document(session: AsyncSession, draft: DocumentDraft) -> tuple[
     a repeated "save" never makes a second record.
     """
     if draft.idempotency_key:
-        existing = await session.scalar(_DOCUMENT_BY_KEY, {"key": draft.idempotency_key})
+        # Looked for by id first: a save almost never finds one, and then loads nothing.
+        found = await direct.fetch(session, _DOCUMENT_BY_KEY, {"key": draft.idempotency_key})
+        existing = await session.get(Document, found[0][0]) if found else None
         if existing is not None:
             return existing, False
     _check(draft)
@@ -176,7 +184,8 @@ class CaseDraft:
 async def create_case(session: AsyncSession, draft: CaseDraft) -> tuple[Case, bool]:
     """Open a case with the next ``CAS-`` number; idempotent like ``create_document``."""
     if draft.idempotency_key:
-        existing = await session.scalar(_CASE_BY_KEY, {"key": draft.idempotency_key})
+        found = await direct.fetch(session, _CASE_BY_KEY, {"key": draft.idempotency_key})
+        existing = await session.get(Case, found[0][0]) if found else None
         if existing is not None:
             return existing, False
     case = Case(
