@@ -8,7 +8,6 @@ the engine's memory does not grow with the number of open dialogs.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from collections.abc import Sequence
@@ -198,7 +197,7 @@ class Flow:
 
     def snapshot(self) -> Data:
         """A deep copy of the data, for ``atras``."""
-        return copy.deepcopy({k: v for k, v in self.data.items() if k != "history"})
+        return history.copy_dict({k: v for k, v in self.data.items() if k != "history"})
 
     def push_history(self, state: str, data: Data) -> None:
         """Remember where we were and what we had (``data``, our own copy) before an answer."""

@@ -11,7 +11,6 @@ readable wherever they are in the list.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 Data = dict[str, Any]
@@ -20,6 +19,25 @@ HISTORY_LIMIT = 50
 _FULL = "data"
 _DELTA = "delta"
 _SET, _UNSET, _NESTED = "set", "unset", "sub"
+
+
+def copy_data(value: Any) -> Any:
+    """A deep copy of dialog data, which is JSON (dicts, lists and immutable leaves).
+
+    ``copy.deepcopy`` keeps a memo of every object it meets, for cycles and shared
+    references that JSON cannot have; taking a dialog's snapshot at every step with it
+    cost a tenth of the step's own work.
+    """
+    if isinstance(value, dict):
+        return {key: copy_data(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [copy_data(item) for item in value]
+    return value
+
+
+def copy_dict(data: Data) -> Data:
+    """``copy_data`` of a dict."""
+    return {key: copy_data(item) for key, item in data.items()}
 
 
 def diff(base: Data, target: Data) -> Data:
@@ -64,10 +82,10 @@ def _same(a: object, b: object) -> bool:
 def patch(base: Data, delta: Data) -> Data:
     """``base`` changed by ``delta`` (from ``diff``), as a new copy sharing nothing with either."""
     unset = delta.get(_UNSET, ())
-    result = copy.deepcopy({key: value for key, value in base.items() if key not in unset})
+    result = copy_dict({key: value for key, value in base.items() if key not in unset})
     for key, sub in delta.get(_NESTED, {}).items():
         result[key] = patch(result.get(key) or {}, sub)
-    result.update(copy.deepcopy(delta.get(_SET, {})))
+    result.update(copy_dict(delta.get(_SET, {})))
     return result
 
 

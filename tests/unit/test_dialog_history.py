@@ -131,3 +131,23 @@ def test_a_damaged_entry_empties_the_history_instead_of_crashing() -> None:
     kept: list[dict[str, Any]] = [{"state": "a", "delta": {}}]
     assert history.pop(kept) is None
     assert kept == []
+
+
+@given(dialog_data)
+def test_a_copy_is_equal_as_json_and_shares_nothing_mutable(data: dict[str, Any]) -> None:
+    copied = history.copy_dict(data)
+    assert json.dumps(copied, sort_keys=True) == json.dumps(data, sort_keys=True)
+    before = json.dumps(data, sort_keys=True)
+    _mutate_every_container(copied)
+    assert json.dumps(data, sort_keys=True) == before  # the original is untouched
+
+
+def _mutate_every_container(value: Any) -> None:
+    if isinstance(value, dict):
+        for item in list(value.values()):
+            _mutate_every_container(item)
+        value["__added__"] = True
+    elif isinstance(value, list):
+        for item in value:
+            _mutate_every_container(item)
+        value.append("__added__")
