@@ -46,6 +46,7 @@ plain text. KaTeX ``$…$`` is not touched (off by default in Rocket.Chat).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from datetime import date, datetime
@@ -161,8 +162,20 @@ def literal(text: str, *, multiline: bool = False, max_len: int | None = DEFAULT
     characters are dropped; over ``max_len`` characters (``None``: no limit) the text is
     cut and ends with ``…``. Idempotent: ``literal(literal(x)) == literal(x)``.
     """
+    if len(text) <= _CACHED_LEN:
+        return _literal_cached(text, multiline, max_len)
+    return _literal(text, multiline, max_len)
+
+
+def _literal(text: str, multiline: bool, max_len: int | None) -> str:
     cleaned = _truncate(_clean(_undo(text), multiline=multiline), max_len)
     return "\n".join(_neutralise_line(line, _dot_escaped) for line in cleaned.split("\n"))
+
+
+# Pure, and called for every value a reply shows: the same names, words and numbers come
+# back reply after reply, so recent short ones are kept (about 4 MiB at most).
+_CACHED_LEN: Final = 256
+_literal_cached: Final = functools.lru_cache(maxsize=4096)(_literal)
 
 
 _BOLD_BREAKERS: Final = frozenset("*_~`")
