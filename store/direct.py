@@ -82,11 +82,16 @@ class _Form:
             values.append(convert(value) if convert is not None else value)
         return tuple(values)
 
-    def row(self, raw: Sequence[Any]) -> Row:
-        return tuple(
-            convert(value) if convert is not None else value
-            for value, convert in zip(raw, self.results, strict=True)
-        )
+    def rows(self, raw: list[Any]) -> list[Row]:
+        if not any(self.results):  # sqlite3 rows are tuples already
+            return raw
+        return [
+            tuple(
+                convert(value) if convert is not None else value
+                for value, convert in zip(row, self.results, strict=True)
+            )
+            for row in raw
+        ]
 
 
 class DirectStatement:
@@ -195,9 +200,13 @@ def _raise_as_sqlalchemy(sql: str, error: sqlite3.Error) -> NoReturn:
 
 
 def _has_pending(session: AsyncSession) -> bool:
-    """Whether the ORM holds changes a query would flush first (autoflush)."""
+    """Whether the ORM holds changes a query would flush first (autoflush).
+
+    ``Session.new`` and ``.deleted`` build a fresh set on every call; this runs before
+    every direct read, so it asks the session's own (stable, if private) bookkeeping.
+    """
     sync = session.sync_session
-    return bool(sync.new) or bool(sync.deleted) or sync.identity_map.check_modified()
+    return not sync._is_clean()
 
 
 async def fetch(session: AsyncSession, statement: DirectStatement, params: Params) -> list[Row]:
@@ -205,29 +214,31 @@ async def fetch(session: AsyncSession, statement: DirectStatement, params: Param
 
     Pending ORM changes are flushed first, as an ORM query would, so a read sees them.
     """
-    if _has_pending(session):
-        await session.flush()
-    direct = await _sqlite(session)
-    if direct is None:
-        connection = await session.connection()
-        return [tuple(row) for row in await connection.execute(statement.statement, params)]
-    sqlite, dialect = direct
-    form = statement.sqlite_form(dialect)
-    Sent.note(form.sql)
-    try:
-        raw_rows = sqlite.execute(form.sql, form.args(params)).fetchall()
-    except sqlite3.Error as error:
-        _raise_as_sqlalchemy(form.sql, error)
-    return [form.row(raw) for raw in raw_rows]
+    return await fetch_each(session, statement, (params,))
 
 
 async def fetch_each(
     session: AsyncSession, statement: DirectStatement, many: Sequence[Params]
 ) -> list[Row]:
-    """``fetch`` for each of ``many``, rows in order; one round trip each off SQLite."""
+    """What ``statement`` returns for each of ``many``, rows in order (a round trip each)."""
+    if _has_pending(session):
+        await session.flush()
+    direct = await _sqlite(session)
     rows: list[Row] = []
+    if direct is None:
+        connection = await session.connection()
+        for params in many:
+            rows += [tuple(row) for row in await connection.execute(statement.statement, params)]
+        return rows
+    sqlite, dialect = direct
+    form = statement.sqlite_form(dialect)
     for params in many:
-        rows += await fetch(session, statement, params)
+        Sent.note(form.sql)
+        try:
+            raw_rows = sqlite.execute(form.sql, form.args(params)).fetchall()
+        except sqlite3.Error as error:
+            _raise_as_sqlalchemy(form.sql, error)
+        rows += form.rows(raw_rows)
     return rows
 
 
