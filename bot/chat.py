@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
+
+from store import jsontext
 
 # What a reply parameter may hold; anything else is a programming error caught at encode time.
 Param = (
@@ -136,12 +137,12 @@ def _decode(value: object) -> Param:
 
 def encode_params(params: Mapping[str, Param]) -> str:
     """Reply parameters as JSON text for the outbox, exact types preserved."""
-    return json.dumps({key: _encode(value) for key, value in params.items()}, ensure_ascii=False)
+    return jsontext.dumps({key: _encode(value) for key, value in params.items()})
 
 
 def decode_params(text: str) -> dict[str, Param]:
     """The inverse of ``encode_params``."""
-    raw = json.loads(text)
+    raw = jsontext.loads(text)
     if not isinstance(raw, dict):
         raise TypeError("stored reply parameters are not an object")
     return {str(key): _decode(value) for key, value in raw.items()}

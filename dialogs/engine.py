@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 
 from sqlalchemy import select
@@ -11,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.flow import TRIGGER_ANSWER, Flow, WizardSpec
 from dialogs.io import Control, DialogIO
-from store import batch
+from store import batch, jsontext
 from store.dialog_rows import DialogRow, DialogRows, Key
 from store.models import DialogSession
 
@@ -51,7 +50,7 @@ class DialogEngine:
             thread_id=io.incoming.thread_id,
             wizard=name,
             state=str(spec.flow.initial),  # the value, not the StrEnum member
-            data=json.dumps({"fields": prefill, "started": io.now.isoformat()}, default=str),
+            data=jsontext.dumps({"fields": prefill, "started": io.now.isoformat()}, default=str),
             version=0,
             created_at=io.now,
             updated_at=io.now,

@@ -9,7 +9,6 @@ the engine's memory does not grow with the number of open dialogs.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -20,6 +19,7 @@ from transitions.extensions.asyncio import AsyncMachine
 from dialogs import history
 from dialogs.io import Control, DialogIO
 from dialogs.parsing import AnswerError
+from store import jsontext
 from store.dialog_rows import DialogRow
 
 if TYPE_CHECKING:  # the alias exists only in transitions' stubs
@@ -87,7 +87,7 @@ class Flow:
     def __init__(self, row: DialogRow, io: DialogIO) -> None:
         self.row = row
         self.io = io
-        self.data: Data = json.loads(row.data or "{}")
+        self.data: Data = jsontext.loads(row.data or "{}")
         self.route = ""
         self._accepted = False
         self.asked = False
@@ -250,7 +250,7 @@ class Flow:
 
     def save_row(self) -> None:
         """Write the data back to the session row."""
-        self.row.data = json.dumps(self.data, ensure_ascii=False, default=str)
+        self.row.data = jsontext.dumps(self.data, default=str)
 
 
 @dataclass(frozen=True, slots=True)
