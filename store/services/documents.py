@@ -8,14 +8,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Final
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from store import direct
 from store.direct import DirectStatement
 from store.models import Case, Document, DocumentLine
+from store.models.base import table_of
 from store.money import LineAmounts, LineInput, compute_totals
 from store.numbering import Series, next_number
+from store.types import utcnow
 from store.vocab import DOCUMENT_STATUS, DocumentKind
 
 SERIES = {
@@ -27,6 +30,15 @@ SERIES = {
 # Built once, bound per call: SQLAlchemy then finds the compiled form in its cache.
 _DOCUMENT_BY_KEY: Final = DirectStatement(
     select(Document.id).where(Document.idempotency_key == bindparam("key"))
+)
+_DOCUMENTS: Final = table_of(Document)
+_DOCUMENT_COLUMNS: Final = tuple(c.key for c in _DOCUMENTS.columns if c.key != "id")
+_INSERT_DOCUMENT: Final = DirectStatement(
+    insert(_DOCUMENTS).returning(_DOCUMENTS.c.id), columns=_DOCUMENT_COLUMNS
+)
+_LINES: Final = table_of(DocumentLine)
+_INSERT_LINES: Final = DirectStatement(
+    insert(_LINES), columns=tuple(c.key for c in _LINES.columns if c.key != "id")
 )
 _CASE_BY_KEY: Final = DirectStatement(
     select(Case.id).where(Case.idempotency_key == bindparam("key"))
@@ -98,35 +110,46 @@ async def create_document(session: AsyncSession, draft: DocumentDraft) -> tuple[
             return existing, False
     _check(draft)
     totals = compute_totals([line.money_input() for line in draft.lines])
-    document = Document(
-        kind=draft.kind.value,
-        number=await next_number(session, SERIES[draft.kind]),
-        contact_id=draft.contact_id,
-        title=draft.title.strip(),
-        vendor_id=draft.vendor_id,
-        date=draft.date,
-        valid_until=draft.valid_until,
-        status=draft.status,
-        terms=draft.terms,
-        delivery_address=draft.delivery_address,
-        billing_address=draft.billing_address,
-        currency=draft.currency,
-        subtotal=totals.subtotal,
-        discount_total=totals.discount_total,
-        tax_total=totals.tax_total,
-        total=totals.total,
-        created_by=draft.created_by,
-        idempotency_key=draft.idempotency_key,
+    now = utcnow()
+    values: dict[str, object] = {
+        "kind": draft.kind.value,
+        "number": await next_number(session, SERIES[draft.kind]),
+        "contact_id": draft.contact_id,
+        "title": draft.title.strip(),
+        "vendor_id": draft.vendor_id,
+        "date": draft.date,
+        "valid_until": draft.valid_until,
+        "status": draft.status,
+        "terms": draft.terms,
+        "delivery_address": draft.delivery_address,
+        "billing_address": draft.billing_address,
+        "currency": draft.currency,
+        "subtotal": totals.subtotal,
+        "discount_total": totals.discount_total,
+        "tax_total": totals.tax_total,
+        "total": totals.total,
+        "created_by": draft.created_by,
+        "idempotency_key": draft.idempotency_key,
+        "created_at": draft.created_at or now,
+        "updated_at": now,
+    }
+    ((document_id,),) = await direct.fetch(session, _INSERT_DOCUMENT, values)
+    await direct.run_many(
+        session,
+        _INSERT_LINES,
+        [
+            _line_values(document_id, position, line, amounts)
+            for position, (line, amounts) in enumerate(
+                zip(draft.lines, totals.lines, strict=True), 1
+            )
+        ],
     )
-    if draft.created_at is not None:
-        document.created_at = draft.created_at
+    # The row as the session would have loaded it, without reading it back: every column
+    # is known here. (Through the unit of work, the two inserts cost a quarter of a
+    # purchase order's whole dialog.)
+    document = Document(id=document_id, **values)
+    make_transient_to_detached(document)
     session.add(document)
-    await session.flush()
-    session.add_all(
-        _line_row(document.id, position, line, amounts)
-        for position, (line, amounts) in enumerate(zip(draft.lines, totals.lines, strict=True), 1)
-    )
-    await session.flush()
     return document, True
 
 
@@ -141,28 +164,28 @@ def _check(draft: DocumentDraft) -> None:
         raise DocumentError("a purchase order needs a vendor")
 
 
-def _line_row(
+def _line_values(
     document_id: int, position: int, line: LineDraft, amounts: LineAmounts
-) -> DocumentLine:
-    return DocumentLine(
-        document_id=document_id,
-        position=position,
-        product_id=line.product_id,
-        service_id=line.service_id,
-        item_name=line.item_name,
-        sku=line.sku,
-        quantity=line.quantity,
-        unit_price=line.unit_price,
-        tax_name=line.tax_name,
-        tax_rate=line.tax_rate,
-        discount_percent=line.discount_percent,
-        discount_amount=line.discount_amount,
-        gross=amounts.gross,
-        discount=amounts.discount,
-        net=amounts.net,
-        tax=amounts.tax,
-        total=amounts.total,
-    )
+) -> dict[str, object]:
+    return {
+        "document_id": document_id,
+        "position": position,
+        "product_id": line.product_id,
+        "service_id": line.service_id,
+        "item_name": line.item_name,
+        "sku": line.sku,
+        "quantity": line.quantity,
+        "unit_price": line.unit_price,
+        "tax_name": line.tax_name,
+        "tax_rate": line.tax_rate,
+        "discount_percent": line.discount_percent,
+        "discount_amount": line.discount_amount,
+        "gross": amounts.gross,
+        "discount": amounts.discount,
+        "net": amounts.net,
+        "tax": amounts.tax,
+        "total": amounts.total,
+    }
 
 
 @dataclass(frozen=True, slots=True)
