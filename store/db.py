@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from store.sqlite_inline import inline_creator
+from store.sqlite_inline import InlineConnection, inline_creator
 
 
 class DatabaseUrlError(ValueError):
@@ -90,6 +90,9 @@ def _sqlite_engine(url: str, parsed: URL, *, echo: bool, inline: bool) -> AsyncE
     def _on_begin(conn: Any) -> None:
         # IMMEDIATE takes the write lock up front, so a second process (a shell beside a
         # server) waits instead of failing halfway through a read-then-write transaction.
+        driver = conn.connection.driver_connection
+        if isinstance(driver, InlineConnection) and driver.try_begin_immediate():
+            return
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import text
+import pytest
+from sqlalchemy import event, text
 
 from store.db import create_engine
 
@@ -85,3 +86,30 @@ async def test_a_write_goes_ahead_once_the_other_writer_lets_go(tmp_path: Path) 
             assert list((await connection.execute(text("SELECT n FROM t"))).scalars()) == [1]
     finally:
         await engine.dispose()
+
+
+async def test_a_free_write_lock_is_taken_at_begin_without_a_trip_through_sqlalchemy(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "db.sqlite"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        seen.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("SELECT 1"))
+            # The lock is held from the start: another writer cannot begin.
+            other = sqlite3.connect(path, isolation_level=None, timeout=0)
+            try:
+                with pytest.raises(sqlite3.OperationalError, match="locked"):
+                    other.execute("BEGIN IMMEDIATE")
+            finally:
+                other.close()
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+        await engine.dispose()
+    assert seen == ["SELECT 1"]  # BEGIN IMMEDIATE went straight to the driver
