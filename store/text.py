@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from typing import Final
 
@@ -21,8 +22,20 @@ def fold(text: str) -> str:
 
     The one normal form for command words and search keys alike.
     """
+    if len(text) <= _CACHED_LEN:
+        return _fold_cached(text)
+    return _fold(text)
+
+
+def _fold(text: str) -> str:
     bare = "".join(ch for ch in _caseless(text) if not unicodedata.combining(ch))
     return " ".join(bare.split())
+
+
+# Pure, and run several times on every message (each word of it, then the search): recent
+# short texts are kept, a few MiB at most.
+_CACHED_LEN: Final = 128
+_fold_cached: Final = functools.lru_cache(maxsize=8192)(_fold)
 
 
 def digits(text: str) -> str:

@@ -5,6 +5,7 @@ Arguments are not validated here (`ver` without a number is still `SHOW`): each 
 knows what it needs and says so in the user's language.
 """
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Final
@@ -77,10 +78,22 @@ class _Tokens:
 
 
 def _tokenize(text: str) -> _Tokens:
+    # A message is tokenized to see whether it is a dialog control, then again to route it
+    # as a command; short texts (controls, commands, most answers) are kept for the second.
+    if len(text) <= _CACHED_LEN:
+        return _tokenize_cached(text)
+    return _tokenize_now(text)
+
+
+def _tokenize_now(text: str) -> _Tokens:
     body = text.strip()
     found = list(_TOKEN.finditer(body))
     keys = tuple(fold(m.group()).strip(_PUNCTUATION) for m in found)
     return _Tokens(body, tuple(m.end() for m in found), keys)
+
+
+_CACHED_LEN: Final = 256
+_tokenize_cached: Final = functools.lru_cache(maxsize=2048)(_tokenize_now)
 
 
 def _positive(key: str) -> int | None:
