@@ -20,6 +20,7 @@ enforced at every step, not only when the wizard starts.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import typing
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -274,7 +275,7 @@ async def vendor_created(store: Store, _world: World, _replies: list[str]) -> bo
 
 async def approved_in_wizard(store: Store, _world: World, _replies: list[str]) -> bool:
     row = await dialog(store)
-    return row is not None and '"status": "approved"' in row.data
+    return row is not None and json.loads(row.data)["fields"].get("status") == "approved"
 
 
 READ = Gate(Action.READ)
