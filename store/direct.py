@@ -31,6 +31,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.expression import Executable
 from sqlalchemy.types import TypeEngine
@@ -206,7 +207,13 @@ def _has_pending(session: AsyncSession) -> bool:
     every direct read, so it asks the session's own (stable, if private) bookkeeping.
     """
     sync = session.sync_session
-    return not sync._is_clean()
+    if _IS_CLEAN is not None:
+        return not _IS_CLEAN(sync)
+    # A SQLAlchemy without it: the same answer through the public (slower) accessors.
+    return bool(sync.new) or bool(sync.deleted) or sync.identity_map.check_modified()
+
+
+_IS_CLEAN: Callable[[Session], bool] | None = getattr(Session, "_is_clean", None)
 
 
 async def fetch(session: AsyncSession, statement: DirectStatement, params: Params) -> list[Row]:

@@ -484,7 +484,12 @@ async def test_a_savepoint_rolls_back_the_direct_writes_made_inside_it(store: St
 # 5. Pending ORM changes.
 
 
-async def test_fetch_sees_what_the_orm_has_not_flushed_yet(store: Store) -> None:
+@pytest.mark.parametrize("private_check", [True, False], ids=["is_clean", "public"])
+async def test_fetch_sees_what_the_orm_has_not_flushed_yet(
+    store: Store, private_check: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not private_check:  # as on a SQLAlchemy without Session._is_clean
+        monkeypatch.setattr(direct, "_IS_CLEAN", None)
     async with store.sessions.begin() as session:
         await direct.run_many(session, INSERT_TAX, [tax(9001, "IVA", "21"), tax(9002, "Old", "1")])
         changed = await session.get(Tax, 9001)
