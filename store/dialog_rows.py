@@ -38,8 +38,8 @@ _SELECT = (
     .where(tuple_(*_KEY_COLUMNS).in_(bindparam("keys", expanding=True)))
     .order_by(*_KEY_COLUMNS)
 )
-# SQLite reads the rows of a batch one key at a time, straight on the driver (store.direct):
-# cheaper than one expanding IN through SQLAlchemy for the batches the inbox makes.
+# Straight on the driver (store.direct), a batch's rows are read one key at a time: cheaper
+# there than one expanding IN through SQLAlchemy for the batches the inbox makes.
 _SELECT_ONE = DirectStatement(
     select(*_KEY_COLUMNS, *(_C[name] for name in _FIELDS)).where(_MATCH_KEY)
 )
@@ -99,7 +99,7 @@ class DialogRows:
         wanted = sorted({key for key in keys if key not in self._rows})
         if not wanted:
             return
-        if session.get_bind().dialect.name == "sqlite":
+        if await direct.straight(session):
             rows = await direct.fetch_each(session, _SELECT_ONE, [_key_params(k) for k in wanted])
         else:
             query = _SELECT.with_for_update() if self._locking else _SELECT

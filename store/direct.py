@@ -196,6 +196,16 @@ async def _sqlite(session: AsyncSession) -> tuple[sqlite3.Connection, Dialect] |
     return found
 
 
+async def straight(session: AsyncSession) -> bool:
+    """Whether this session's statements go straight to the driver (SQLite, inline).
+
+    Callers that would rather send one round trip per key there than one expanding
+    ``IN`` query through SQLAlchemy ask this, not the dialect: aiosqlite's thread mode is
+    SQLite too, yet its round trips are dear.
+    """
+    return await _sqlite(session) is not None
+
+
 def _raise_as_sqlalchemy(sql: str, error: sqlite3.Error) -> NoReturn:
     raise sa_exc.DBAPIError.instance(sql, None, error, sqlite3.Error) from error
 

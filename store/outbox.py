@@ -120,12 +120,11 @@ async def claim_message_ids(session: AsyncSession, message_ids: Sequence[str]) -
         return set()
     now = utcnow()
     rows = [{"message_id": mid, "created_at": now} for mid in unique]
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
+    if await direct.straight(session):
         # One short statement per id on the driver beats one multi-row statement through
         # SQLAlchemy for any batch the inbox makes (store.direct).
         return {row[0] for row in await direct.fetch_each(session, _CLAIM_ONE_ID, rows)}
-    return set(await session.scalars(_CLAIM_IDS[dialect], rows))
+    return set(await session.scalars(_CLAIM_IDS[session.get_bind().dialect.name], rows))
 
 
 _CLAIM_ONE_ID = DirectStatement(_CLAIM_IDS["sqlite"])

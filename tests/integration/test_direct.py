@@ -324,6 +324,7 @@ async def test_sqlite_sends_straight_and_postgresql_takes_the_ordinary_path(
                 session, INSERT_TAX, [tax(9002, "IVA reducido", "10"), tax(9003, "Exento", "0")]
             )
         assert Sent.count - before == 3 * direct_sends(store)
+        assert await direct.straight(session) == bool(direct_sends(store))
     assert sent == ["SELECT", "INSERT", "INSERT"][: 3 * direct_sends(store)]
     assert set(await stored_taxes(store)) >= {9001, 9002, 9003}
 
@@ -361,6 +362,7 @@ async def test_aiosqlite_thread_mode_takes_the_ordinary_path(
             )
             found = await direct.fetch(session, in_list, {"ids": [9002, 9999]})
             assert Sent.count == before
+            assert not await direct.straight(session)  # SQLite, but not inline
         async with sessions() as session:
             taxes = await direct.fetch(session, TAXES, {})
     finally:
