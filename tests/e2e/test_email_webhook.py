@@ -106,13 +106,16 @@ async def hook(database: TestDatabase, tmp_path: Path) -> AsyncIterator[Hook]:
 
 
 async def test_a_signed_message_is_stored_once(hook: Hook) -> None:
-    status, answer = await hook.post(mail())
+    signed_at = now()
+    status, answer = await hook.post(mail(), signature=sign(SECRET.encode(), signed_at, mail()))
     assert status == 200
     assert isinstance(answer, dict)
     assert answer["duplicate"] is False
     assert isinstance(answer["email_id"], int)
-    # The same message signed afresh (a sender's retry): the same email, not a copy.
-    resigned = sign(SECRET.encode(), now() - 1, mail())
+    # The same message signed afresh (a sender's retry): the same email, not a copy. Its
+    # time is the first one's minus a second, never equal to it: with ``now() - 1`` a
+    # first post that crossed a second boundary was re-signed identically, a replay.
+    resigned = sign(SECRET.encode(), signed_at - 1, mail())
     assert await hook.post(mail(), signature=resigned) == (
         200,
         {"email_id": answer["email_id"], "duplicate": True},
