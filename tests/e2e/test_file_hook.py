@@ -30,10 +30,15 @@ async def _link(database: TestDatabase, room_id: str) -> int:
 
 
 async def _bot_says(rc: FakeRocketChat, room: FakeRoom, count: int) -> list[str]:
-    """The bot's messages in ``room`` once there are ``count`` of them (bounded wait)."""
+    """The bot's messages in ``room`` once there are ``count`` of them (bounded wait).
+
+    Also waits for the fake to finish sending those messages back through the outgoing
+    webhook, as Rocket.Chat does: a delivery still connecting when the test stops the server
+    would be accepted after the server's shutdown and its socket never closed."""
     for _ in range(500):
         texts = [m.msg for m in rc.room_messages(room) if m.user.id == rc.bot.id]
         if len(texts) >= count:
+            await rc.webhooks_idle()
             return texts
         await asyncio.sleep(0.01)
     raise AssertionError(f"the bot said {texts!r}")

@@ -248,6 +248,7 @@ async def test_a_purchase_order_reaches_the_vendor_the_room_and_the_history(
         noticed = await until(
             lambda: [m.msg for m in rc.room_messages(other) if m.user.id == rc.bot.id], "notice"
         )
+        await rc.webhooks_idle()  # the bot's own messages, sent back through the webhook
     pdf = check_vendor_mail(sink, envelope, message, world)
     # The room: the PDF through rooms.media + rooms.mediaConfirm, and what happened.
     (upload,) = rc.uploads
