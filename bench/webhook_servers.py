@@ -23,6 +23,7 @@ from typing import Literal, Self
 
 from aiohttp import web
 
+from bot.heap import settle_after_startup
 from bot.server import build_app
 from bot.settings import Settings
 
@@ -60,9 +61,12 @@ def bare_app(token: str) -> web.Application:
 
 def _application(spec: ServerSpec) -> web.Application:
     if spec.app == "bare":
-        return bare_app(spec.token)
-    settings = Settings(_env_file=None, webhook_token=spec.token, **spec.settings)  # type: ignore[arg-type]
-    return build_app(settings, deliver=spec.deliver)
+        app = bare_app(spec.token)
+    else:
+        settings = Settings(_env_file=None, webhook_token=spec.token, **spec.settings)  # type: ignore[arg-type]
+        app = build_app(settings, deliver=spec.deliver)
+    settle_after_startup(app)  # as `crmbot serve` does; the bare handler too, for a fair ratio
+    return app
 
 
 def _serve(spec: ServerSpec, ready: Connection) -> None:

@@ -7,6 +7,7 @@ import socket
 
 from aiohttp import web
 
+from bot.heap import settle_after_startup
 from bot.server import TransportFactory, build_app, rocketchat_transport
 from bot.settings import Settings, SettingsError
 
@@ -28,6 +29,7 @@ def serve(settings: Settings, *, transport_factory: TransportFactory = rocketcha
     # never leaves the port bound; then bound before anything opens: a busy port is reported
     # as such, before the database is touched, not from run_app like any other OSError.
     app = build_app(settings, transport_factory=transport_factory)
+    settle_after_startup(app)  # last: after the start-up of everything the app opens
     sock = listen(settings.http_host, settings.http_port)
     url = f"http://{settings.http_host}:{settings.http_port}"
 
