@@ -25,6 +25,7 @@ from bot.mail.smtp import SmtpListener, smtp_listener
 from bot.metrics import Metrics, OutboxStats, metrics_handler
 from bot.settings import Settings, SettingsError
 from bot.storage import Store, open_store
+from store.checkpoint import background_checkpoints
 from store.models import Outbox
 from store.signatures import SignatureLedger
 from store.types import utcnow
@@ -161,7 +162,7 @@ async def outbox_stats(store: Store) -> OutboxStats:
 
 def _store_ctx(opener: StoreOpener) -> CleanupCtx:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        async with opener(app[SETTINGS_KEY]) as store:
+        async with opener(app[SETTINGS_KEY]) as store, background_checkpoints(store.engine):
             app[STORE_KEY] = store
             yield
 
