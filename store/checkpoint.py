@@ -71,13 +71,17 @@ async def background_checkpoints(
             await task
         event.remove(engine.sync_engine, "connect", _no_automatic_checkpoints)
         await engine.dispose()  # connections opened from here on checkpoint on their own
-        await asyncio.to_thread(checkpoint, path)
+        await _checkpoint_logged(path)
 
 
 async def _checkpoint_every(path: str, interval: float) -> None:
     while True:
         await asyncio.sleep(interval)
-        try:
-            await asyncio.to_thread(checkpoint, path)
-        except sqlite3.Error as error:  # the next round tries again; SQLite keeps the log
-            log.warning("WAL checkpoint of %s failed: %s", path, error)
+        await _checkpoint_logged(path)
+
+
+async def _checkpoint_logged(path: str) -> None:
+    try:
+        await asyncio.to_thread(checkpoint, path)
+    except sqlite3.Error as error:  # nothing is lost: the log keeps every page until copied
+        log.warning("WAL checkpoint of %s failed: %s", path, error)
