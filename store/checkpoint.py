@@ -17,7 +17,9 @@ import contextlib
 import logging
 import sqlite3
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
+from urllib.request import pathname2url
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -36,8 +38,13 @@ def database_file(engine: AsyncEngine) -> str | None:
 
 
 def checkpoint(path: str) -> tuple[int, int, int]:
-    """One PASSIVE checkpoint of ``path``: (busy, pages in the log, pages copied back)."""
-    connection = sqlite3.connect(path, isolation_level=None)
+    """One PASSIVE checkpoint of ``path``: (busy, pages in the log, pages copied back).
+
+    The file is opened read-write but never created: a database removed meanwhile is an
+    error to log, not a new empty file.
+    """
+    uri = f"file:{pathname2url(str(Path(path).resolve()))}?mode=rw"
+    connection = sqlite3.connect(uri, uri=True, isolation_level=None)
     try:
         busy, logged, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     finally:

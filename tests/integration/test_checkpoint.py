@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,7 @@ async def test_commits_leave_the_checkpoint_to_the_worker(tmp_path: Path) -> Non
             assert (busy, copied) == (0, logged)
             assert path.stat().st_size > 4_000_000
         # On the way out the worker's last checkpoint leaves nothing to copy.
-        with sqlite3.connect(path) as plain:
+        with closing(sqlite3.connect(path)) as plain:
             assert plain.execute("SELECT count(*) FROM t").fetchone() == (ROWS,)
             _, logged, copied = plain.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             assert logged == copied
@@ -79,3 +80,18 @@ async def test_a_failed_checkpoint_is_logged_and_the_server_stops_cleanly(
             assert (await connection.execute(text("SELECT count(*) FROM t"))).scalar_one() == 0
     finally:
         await engine.dispose()
+
+
+def test_a_removed_database_is_not_created_again(tmp_path: Path) -> None:
+    missing = tmp_path / "gone.db"
+    with pytest.raises(sqlite3.OperationalError):
+        checkpoint(str(missing))
+    assert not missing.exists()
+
+
+def test_a_path_with_uri_characters_is_checkpointed(tmp_path: Path) -> None:
+    path = tmp_path / "crm #1?.db"
+    with closing(sqlite3.connect(path)) as plain:
+        plain.execute("PRAGMA journal_mode=WAL")
+        plain.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+        assert checkpoint(str(path))[0] == 0
