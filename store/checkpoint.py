@@ -24,6 +24,8 @@ from urllib.request import pathname2url
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from store.db import sqlite_file
+
 log = logging.getLogger(__name__)
 
 INTERVAL_SECONDS = 1.0
@@ -31,10 +33,7 @@ INTERVAL_SECONDS = 1.0
 
 def database_file(engine: AsyncEngine) -> str | None:
     """The SQLite database file behind ``engine``; None for another database or memory."""
-    if engine.dialect.name != "sqlite":
-        return None
-    database = engine.url.database or ""
-    return None if database in ("", ":memory:") else database
+    return sqlite_file(engine.url) if engine.dialect.name == "sqlite" else None
 
 
 def checkpoint(path: str) -> tuple[int, int, int]:

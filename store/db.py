@@ -62,11 +62,17 @@ def create_engine(url: str, *, echo: bool = False, sqlite_inline: bool = True) -
     )
 
 
+def sqlite_file(url: URL) -> str | None:
+    """The file a SQLite ``url`` names; None for an in-memory database."""
+    database = url.database or ""
+    return None if database in ("", ":memory:") else database
+
+
 def _sqlite_engine(url: str, parsed: URL, *, echo: bool, inline: bool) -> AsyncEngine:
     if parsed.get_driver_name() != "aiosqlite":
         raise DatabaseUrlError("SQLite URLs must use the aiosqlite driver: sqlite+aiosqlite://")
     database = parsed.database or ""
-    if database and database != ":memory:":
+    if sqlite_file(parsed) is not None:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     # One connection: SQLite has one writer anyway, and a single connection makes the
     # writer's order the commit order instead of a "database is locked" race.
