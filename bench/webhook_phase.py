@@ -74,7 +74,7 @@ class Load:
     stall: float = 60.0  # a run fails when replies are missing and none came for this long
 
 
-def _participants(fake: FakeRocketChat, names: Sequence[str]) -> list[Participant]:
+def participants_for(fake: FakeRocketChat, names: Sequence[str]) -> list[Participant]:
     people = []
     for index, name in enumerate(names):
         user = fake.add_user(f"user{index:05d}", name=name)
@@ -82,11 +82,13 @@ def _participants(fake: FakeRocketChat, names: Sequence[str]) -> list[Participan
     return people
 
 
-async def _seeded(url: str, files: Path, fake: FakeRocketChat, count: int) -> list[Participant]:
+async def seeded_participants(
+    url: str, files: Path, fake: FakeRocketChat, count: int
+) -> list[Participant]:
     """Seed the database and give each contact's user a DM with the bot, linked to it."""
     async with open_store(url, files) as store:
         catalogue = await seed(store, count)
-        participants = _participants(fake, [u.contact_name for u in catalogue.users])
+        participants = participants_for(fake, [u.contact_name for u in catalogue.users])
         async with store.sessions.begin() as session:
             for seeded, participant in zip(catalogue.users, participants, strict=True):
                 await session.execute(
@@ -97,7 +99,7 @@ async def _seeded(url: str, files: Path, fake: FakeRocketChat, count: int) -> li
     return participants
 
 
-def _settings(url: str, files: Path, fake: FakeRocketChat) -> dict[str, str]:
+def server_settings(url: str, files: Path, fake: FakeRocketChat) -> dict[str, str]:
     return {
         "database_url": url,
         "files_dir": str(files),
@@ -195,7 +197,7 @@ async def crmbot_phases(
     ``profile``, each server writes a cProfile of its whole life to ``<profile>.<mode>``.
     """
     async with FakeRocketChat() as fake:
-        everyone = await _seeded(url, files, fake, plan.participants * len(workloads))
+        everyone = await seeded_participants(url, files, fake, plan.participants * len(workloads))
         groups = [
             everyone[n * plan.participants : (n + 1) * plan.participants]
             for n in range(len(workloads))
@@ -203,7 +205,7 @@ async def crmbot_phases(
         tracker = ReplyTracker(fake)
         results: Result = {workload.name: {} for workload in workloads}
         for mode, deliver in (("acks", False), ("e2e", True)):
-            settings = _settings(url, files, fake)
+            settings = server_settings(url, files, fake)
             profile_file = f"{profile}.{mode}" if profile else ""
             spec = ServerSpec("crmbot", TOKEN, deliver, settings, profile_file)
             async with ServerProcess(spec) as server:
@@ -237,7 +239,7 @@ async def bare_phase(workload: Workload, plan: Load) -> Result:
     """The same load against the bare aiohttp handler (no database, no replies)."""
     async with FakeRocketChat() as fake:
         names = [f"Cliente{i:05d}" for i in range(plan.participants)]
-        participants = _participants(fake, names)
+        participants = participants_for(fake, names)
         async with (
             ServerProcess(ServerSpec("bare", TOKEN)) as server,
             LoadGenerator(fake, server.url, TOKEN, workload, participants) as load,

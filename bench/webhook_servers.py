@@ -16,7 +16,9 @@ import logging
 import multiprocessing
 import os
 import socket
-from dataclasses import dataclass, field
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Literal, Self
@@ -71,12 +73,17 @@ def _application(spec: ServerSpec) -> web.Application:
 
 def _serve(spec: ServerSpec, ready: Connection) -> None:
     """The child's main: serve until SIGTERM; sends the port once requests are answered."""
+    serve(spec, ready.send)
+
+
+def serve(spec: ServerSpec, report_port: Callable[[int], None]) -> None:
+    """Serve ``spec`` on a free loopback port until SIGTERM; ``report_port`` once serving."""
     logging.basicConfig(level=logging.WARNING, format="server %(levelname)s %(name)s: %(message)s")
     sock = socket.create_server(("127.0.0.1", 0), backlog=1024)
     port = sock.getsockname()[1]
 
     def announce(*_lines: object) -> None:
-        ready.send(port)
+        report_port(port)
 
     profiler = cProfile.Profile() if spec.profile else None
     if profiler is not None:
@@ -145,3 +152,22 @@ class ServerProcess:
             # Fields after the command name (which may hold spaces) start at the state.
             fields = stat.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def spec_argument(spec: ServerSpec) -> str:
+    """``spec`` as the one argument of ``python -m bench.webhook_servers``."""
+    return json.dumps(asdict(spec))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m bench.webhook_servers SPEC_JSON``: serve; print the port once serving.
+
+    For a server under a tool that must start the interpreter itself (valgrind).
+    """
+    (argument,) = sys.argv[1:] if argv is None else argv
+    spec = ServerSpec(**json.loads(argument))
+    serve(spec, lambda port: print(port, flush=True))
+
+
+if __name__ == "__main__":
+    main()
