@@ -29,6 +29,7 @@ Accept = Callable[[Incoming], Awaitable[object]]
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 MAX_BODY = 1024 * 1024  # CONTRACT §3
 CHUNK = 64 * 1024
+ACK_BODY = b"{}"  # non-empty: an empty 200 is retried (ROCKETCHAT.md §1.7)
 # Rocket.Chat drops a delivery it waited 20 s for (ROCKETCHAT.md §1.2, §1.7); a 503 before
 # then makes it retry, and the retry is deduplicated if the first attempt commits after all.
 ACCEPT_TIMEOUT = 15.0
@@ -84,6 +85,11 @@ def check_token(body: dict[str, object], expected: bytes) -> None:
         raise Refused(401, "unauthorized", "invalid or missing token")
 
 
+def _acknowledged() -> web.Response:
+    """200 ``{}``: recorded. The body is written out, not encoded again at every delivery."""
+    return web.Response(body=ACK_BODY, content_type="application/json")
+
+
 class RocketChatWebhook:
     """Rocket.Chat's outgoing-webhook deliveries; `handle` is the aiohttp handler.
 
@@ -137,7 +143,7 @@ class RocketChatWebhook:
             return web.json_response({"error": refused.message}, status=refused.status)
         if skip_reason(delivery, bot_user_id=self._bot_user_id, bot_username=self._bot_username):
             self._metrics.message("ignored")
-            return web.json_response({})
+            return _acknowledged()
         try:
             # Only the wait is cancelled on timeout: the inbox still handles the message.
             async with asyncio.timeout(self._accept_timeout):
@@ -153,7 +159,7 @@ class RocketChatWebhook:
             self._metrics.error("accept_failed")
             return web.json_response({"error": "temporarily unavailable"}, status=503)
         self._metrics.message(str(outcome) if isinstance(outcome, str) else "accepted")
-        return web.json_response({})
+        return _acknowledged()
 
 
 def rocketchat_webhook(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import aiohttp
+import orjson
 from yarl import URL
 
 from bot.transport.rocketchat.errors import AuthenticationError, TransportError
@@ -74,12 +75,12 @@ class Unreachable(Exception):
 
 def _json_object(raw: bytes) -> tuple[Mapping[str, object], bool]:
     try:
-        data: object = json.loads(raw)
+        data: object = json.loads(raw)  # a JSON object's keys are always strings
     except ValueError:
         return {}, False  # e.g. a reverse proxy's HTML error page
     if not isinstance(data, dict):
         return {}, False
-    return {str(key): value for key, value in data.items()}, True
+    return data, True
 
 
 def _reset_ms(headers: Mapping[str, str]) -> int | None:
@@ -105,6 +106,9 @@ class RestClient:
     ) -> None:
         self.base = URL(base_url.rstrip("/"))
         self._auth = {"X-User-Id": user_id, "X-Auth-Token": token}
+        # Every reply is one call: its URL and headers are built once per route, not each time.
+        self._routes: dict[str, URL] = {}
+        self._json_headers = {**self._auth, "Content-Type": "application/json"}
         self.timeout = timeout
         self.clock = clock
         self.sleep = sleep
@@ -116,6 +120,9 @@ class RestClient:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
                 headers={"Accept": "application/json"},
+                # The token headers authenticate every call; a cookie Rocket.Chat (or a
+                # proxy) sets is never needed, so none is kept or matched per request.
+                cookie_jar=aiohttp.DummyCookieJar(),
             )
 
     async def close(self) -> None:
@@ -134,7 +141,10 @@ class RestClient:
         return dict(self._auth) if url.origin() == self.base.origin() else {}
 
     def api(self, route: str) -> URL:
-        return URL(f"{self.base}/api/v1/{route}")
+        url = self._routes.get(route)
+        if url is None:
+            url = self._routes[route] = URL(f"{self.base}/api/v1/{route}")
+        return url
 
     async def call(
         self,
@@ -147,8 +157,9 @@ class RestClient:
     ) -> Answer:
         """One request; after a 429 it is sent again once the window resets (§2.3: the
         limiter rejects before the route runs, so nothing happened)."""
+        url = self.api(route)
         for waits in range(self.policy.rate_limit_waits + 1):
-            answer = await self._once(method, self.api(route), json, params, form)
+            answer = await self._once(method, url, json, params, form)
             if answer.status != 429:
                 return answer
             if waits < self.policy.rate_limit_waits:
@@ -165,11 +176,14 @@ class RestClient:
         form: FormFactory | None,
     ) -> Answer:
         # A FormData is consumed by one request, hence a factory for each attempt.
-        data = form() if form is not None else None
+        data: aiohttp.FormData | bytes | None = form() if form is not None else None
         headers = self.auth_for(url)
+        if body is not None:
+            # orjson writes the same JSON as aiohttp's json= would, in a fraction of the time.
+            data, headers = orjson.dumps(body), self._json_headers
         try:
             async with self.session.request(
-                method, url, json=body, params=params, data=data, headers=headers
+                method, url, params=params, data=data, headers=headers
             ) as response:
                 raw = await response.read()
                 status, reset = response.status, _reset_ms(response.headers)
