@@ -48,7 +48,7 @@ def create_engine(url: str, *, echo: bool = False, sqlite_inline: bool = True) -
     parsed = parse_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        return _sqlite_engine(url, parsed, echo=echo, inline=sqlite_inline)
+        return _sqlite_engine(parsed, echo=echo, inline=sqlite_inline)
     if backend == "postgresql":
         if parsed.get_driver_name() != "asyncpg":
             raise DatabaseUrlError(
@@ -68,17 +68,22 @@ def sqlite_file(url: URL) -> str | None:
     return None if database in ("", ":memory:") else database
 
 
-def _sqlite_engine(url: str, parsed: URL, *, echo: bool, inline: bool) -> AsyncEngine:
+def _sqlite_engine(parsed: URL, *, echo: bool, inline: bool) -> AsyncEngine:
     if parsed.get_driver_name() != "aiosqlite":
         raise DatabaseUrlError("SQLite URLs must use the aiosqlite driver: sqlite+aiosqlite://")
-    database = parsed.database or ""
-    if sqlite_file(parsed) is not None:
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    database = sqlite_file(parsed)
+    if database is not None:
+        # `~/crm.db` means the home folder, for the folder made here and the file opened
+        # (sqlite3 itself would open a folder literally named `~`).
+        database = str(Path(database).expanduser())
+        parsed = parsed.set(database=database)
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
     # One connection: SQLite has one writer anyway, and a single connection makes the
     # writer's order the commit order instead of a "database is locked" race.
-    options: dict[str, Any] = {"async_creator": inline_creator(database)} if inline else {}
+    inline_options = {"async_creator": inline_creator(parsed.database or "")}
+    options: dict[str, Any] = inline_options if inline else {}
     engine = create_async_engine(
-        url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=120, **options
+        parsed, echo=echo, pool_size=1, max_overflow=0, pool_timeout=120, **options
     )
 
     @event.listens_for(engine.sync_engine, "connect")
