@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.webhook import fresh_database
-from bench.webhook_load import LoadGenerator, ReplyTracker, Workload
+from bench.webhook_load import LoadGenerator, Participant, ReplyTracker, Workload
 from bench.webhook_phase import (
     TOKEN,
     dialog_workload,
@@ -121,10 +121,12 @@ async def counted_server(spec: ServerSpec, workdir: Path) -> AsyncIterator[Count
         log.close()
 
 
-async def _cost(
-    fake: FakeRocketChat, server: CountedServer, workload: Workload, people: list[Any],
-    plan: Plan, *, delivering: bool,
+async def measure_cost(
+    fake: FakeRocketChat, server: CountedServer, workload: Workload,
+    people: Sequence[Participant], plan: Plan, *, delivering: bool,
 ) -> Result:  # fmt: skip
+    """The workload's opening and warm-up uncounted, then ``plan.deliveries`` counted (with
+    their replies' delivery when ``delivering``)."""
     tracker = ReplyTracker(fake) if delivering else None
     async with LoadGenerator(fake, server.url, TOKEN, workload, people, tracker) as load:
         opening = plan.participants * workload.opening
@@ -150,7 +152,7 @@ async def crmbot_cost(kind: str, workload: Workload, plan: Plan, *, delivering: 
         settings = server_settings(url, files, fake)
         spec = ServerSpec("crmbot", TOKEN, delivering, settings)
         async with counted_server(spec, files) as server:
-            return await _cost(fake, server, workload, people, plan, delivering=delivering)
+            return await measure_cost(fake, server, workload, people, plan, delivering=delivering)
 
 
 async def bare_cost(plan: Plan) -> Result:
@@ -161,7 +163,7 @@ async def bare_cost(plan: Plan) -> Result:
         with tempfile.TemporaryDirectory(prefix="crmbot-cost-") as workdir:
             async with counted_server(ServerSpec("bare", TOKEN), Path(workdir)) as server:
                 workload = read_workload(plan.participants)
-                return await _cost(fake, server, workload, people, plan, delivering=False)
+                return await measure_cost(fake, server, workload, people, plan, delivering=False)
 
 
 async def run_benchmark(plan: Plan, kinds: Sequence[str]) -> Result:
