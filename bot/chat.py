@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Protocol
+from typing import NoReturn, Protocol
 
 from store import jsontext
 
@@ -117,22 +118,23 @@ def _encode(value: Param) -> object:
     raise TypeError(f"reply parameter of type {type(value).__name__} cannot be stored")
 
 
-def _decode(value: object) -> Param:
-    if isinstance(value, list):
-        return [_decode(item) for item in value]
-    if isinstance(value, dict):
-        if len(value) == 1:
-            ((tag, raw),) = value.items()
-            if tag == "$dec":
-                return Decimal(raw)
-            if tag == "$dt":
-                return dt.datetime.fromisoformat(raw)
-            if tag == "$date":
-                return dt.date.fromisoformat(raw)
-        return {str(key): _decode(item) for key, item in value.items()}
-    if value is None or isinstance(value, str | int | bool):
-        return value
-    raise TypeError(f"unexpected stored parameter {value!r}")
+def _decode_object(value: dict[str, object]) -> Param:
+    # Called by the JSON parser for each object, innermost first: a tagged one becomes its
+    # exact type, any other stays the dict it is (its values were decoded already).
+    if len(value) == 1:
+        ((tag, raw),) = value.items()
+        if tag == "$dec" and isinstance(raw, str):
+            return Decimal(raw)
+        if tag == "$dt" and isinstance(raw, str):
+            return dt.datetime.fromisoformat(raw)
+        if tag == "$date" and isinstance(raw, str):
+            return dt.date.fromisoformat(raw)
+    return value  # type: ignore[return-value]
+
+
+def _refuse_number(raw: str) -> NoReturn:
+    # Parameters are written by ``_encode``, which never writes a float (money is "$dec").
+    raise TypeError(f"unexpected stored parameter {raw}")
 
 
 def encode_params(params: Mapping[str, Param]) -> str:
@@ -142,7 +144,10 @@ def encode_params(params: Mapping[str, Param]) -> str:
 
 def decode_params(text: str) -> dict[str, Param]:
     """The inverse of ``encode_params``."""
-    raw = jsontext.loads(text)
+    # The parser's hooks decode while parsing (the standard library's, as jsontext reads).
+    raw = json.loads(
+        text, object_hook=_decode_object, parse_float=_refuse_number, parse_constant=_refuse_number
+    )
     if not isinstance(raw, dict):
         raise TypeError("stored reply parameters are not an object")
-    return {str(key): _decode(value) for key, value in raw.items()}
+    return raw

@@ -207,6 +207,9 @@ def _build_environment(root: Traversable) -> Environment:
         # and Jinja's default of 400 would recompile some on every pass under load.
         cache_size=1000,
     )
+    # No template uses Jinja's globals (range, dict, lipsum, cycler, joiner, namespace), and
+    # every render copied them into its context: a tenth of rendering a short reply.
+    env.globals.clear()
     env.filters.update(
         money=_money,
         qty=_qty,
