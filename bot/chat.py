@@ -137,6 +137,12 @@ def _refuse_number(raw: str) -> NoReturn:
     raise TypeError(f"unexpected stored parameter {raw}")
 
 
+# The parser's hooks decode while parsing (the standard library's parser, as jsontext reads).
+_PARAMS_DECODER = json.JSONDecoder(
+    object_hook=_decode_object, parse_float=_refuse_number, parse_constant=_refuse_number
+)
+
+
 def encode_params(params: Mapping[str, Param]) -> str:
     """Reply parameters as JSON text for the outbox, exact types preserved."""
     return jsontext.dumps({key: _encode(value) for key, value in params.items()})
@@ -144,10 +150,7 @@ def encode_params(params: Mapping[str, Param]) -> str:
 
 def decode_params(text: str) -> dict[str, Param]:
     """The inverse of ``encode_params``."""
-    # The parser's hooks decode while parsing (the standard library's, as jsontext reads).
-    raw = json.loads(
-        text, object_hook=_decode_object, parse_float=_refuse_number, parse_constant=_refuse_number
-    )
+    raw = _PARAMS_DECODER.decode(text)
     if not isinstance(raw, dict):
         raise TypeError("stored reply parameters are not an object")
     return raw
