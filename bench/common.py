@@ -1,17 +1,21 @@
-"""What the dialog benchmark and its load tests share: databases, seed data, PO scripts, meters."""
+"""What the benchmarks and their load tests share: databases, seed data, PO scripts, meters,
+the common options and the output."""
 
 from __future__ import annotations
 
+import argparse
 import itertools
+import json
 import logging
 import os
 import resource
 import tempfile
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import TypeVar
 
 import asyncpg
 from sqlalchemy import event
@@ -33,6 +37,8 @@ TAX_RATES = (Decimal(21), Decimal(10), Decimal(4), Decimal(0))
 # Distinct first words, so an exact name is never also the prefix of another vendor's name.
 VENDOR_NAMES = ("Aceros Norte", "Bombas Sur", "Cables Este", "Diodos Oeste", "Equipos Centro")
 PRODUCTS = 20
+BACKENDS = ("sqlite", "postgresql")
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -291,3 +297,22 @@ def cpu_seconds() -> float:
     """CPU time of the whole process so far."""
     usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread: aiosqlite's worker too
     return usage.ru_utime + usage.ru_stime
+
+
+def arguments(
+    module: str, description: str | None, *, quick: str, backends: Sequence[str] = BACKENDS
+) -> argparse.ArgumentParser:
+    """The options every benchmark takes: ``--quick`` (``quick`` says what it does),
+    ``--json`` and ``--backend`` (repeatable, one of ``backends``)."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=description)
+    parser.add_argument("--quick", action="store_true", help=quick)
+    parser.add_argument("--json", action="store_true", help="print only the JSON document")
+    parser.add_argument("--backend", action="append", choices=list(backends))
+    return parser
+
+
+def report(result: T, table: Callable[[T], str], *, json_only: bool) -> None:
+    """A benchmark's output: the JSON document, then (unless ``json_only``) its table."""
+    print(json.dumps(result, indent=2, default=str))
+    if not json_only:
+        print(table(result))

@@ -16,7 +16,6 @@ import asyncio
 import cProfile
 import dataclasses
 import gc
-import json
 import logging
 import multiprocessing
 import os
@@ -36,12 +35,14 @@ from bench.common import (
     Catalogue,
     CountingTransport,
     RenderFailures,
+    arguments,
     bench_store,
     counting_statements,
     cpu_seconds,
     incoming,
     percentile,
     purchase_script,
+    report,
     rss_bytes,
     seed,
 )
@@ -340,12 +341,9 @@ def table(results: Result) -> str:
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.dialogs", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="one small run per backend (CI)")
-    parser.add_argument("--json", action="store_true", help="print only the JSON document")
-    parser.add_argument(
-        "--backend", action="append", choices=["sqlite", "sqlite-thread", "postgresql"]
-    )
+    backends = ("sqlite", "sqlite-thread", "postgresql")
+    quick = "one small run per backend (CI)"
+    parser = arguments("bench.dialogs", __doc__, quick=quick, backends=backends)
     parser.add_argument(
         "--notifier",
         choices=["background", "end"],
@@ -367,9 +365,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     kinds = args.backend or ["sqlite", "postgresql"]
     results = asyncio.run(run_benchmark(plan, kinds, args.profile))
     results["render_failures"] = failures.count
-    print(json.dumps(results, indent=2, default=str))
-    if not args.json:
-        print(table(results))
+    report(results, table, json_only=args.json)
     return 0
 
 

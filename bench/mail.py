@@ -12,9 +12,7 @@ Message-ID. Each ingest stores the raw message and the attachment in the FileSto
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import os
 import platform
 import statistics
@@ -27,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bench.common import BenchUser, bench_store, seed
+from bench.common import BenchUser, arguments, bench_store, report, seed
 from bot.mail.ingest import MailIngest
 from bot.mail.parse import parse_mail
 from store.models import Email, Outbox, StoredFile
@@ -179,16 +177,11 @@ async def main_async(plan: Plan, kinds: Sequence[str]) -> Result:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark and print the JSON document, then the table."""
-    parser = argparse.ArgumentParser(prog="python -m bench.mail", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="one small run per mode (CI)")
-    parser.add_argument("--json", action="store_true", help="print only the JSON document")
-    parser.add_argument("--backend", action="append", choices=["sqlite", "postgresql"])
+    parser = arguments("bench.mail", __doc__, quick="one small run per mode (CI)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     plan = QUICK if args.quick else FULL
     results = asyncio.run(main_async(plan, args.backend or ["sqlite", "postgresql"]))
-    print(json.dumps(results, indent=2))
-    if not args.json:
-        print(table(results))
+    report(results, table, json_only=args.json)
     return 0
 
 

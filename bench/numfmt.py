@@ -10,7 +10,6 @@ the median µs per call of each and old / new. Both paths' outputs are compared 
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import sys
@@ -22,6 +21,7 @@ from typing import Any
 from babel import __version__ as babel_version
 from babel import numbers as babel_numbers
 
+from bench.common import report
 from bot import chatfmt
 
 AMOUNTS = tuple(
@@ -142,9 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print only the JSON document")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     results = run(args.calls, args.rounds)
-    print(json.dumps(results, indent=2))
-    if not args.json:
-        print(table(results))
+    report(results, table, json_only=args.json)
     return 0
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import json
 import os
 import platform
 import random
@@ -34,7 +33,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.common import cpu_seconds, postgres_database, sqlite_database
+from bench.common import arguments, cpu_seconds, postgres_database, report, sqlite_database
 from bench.soak_checks import Expected, check_database, database_faults
 from bench.soak_faults import Faults, fault_answers
 from bench.soak_ledger import Ledger, now
@@ -513,10 +512,7 @@ def table(results: Sequence[Result]) -> str:
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="about 25 s of load (CI)")
-    parser.add_argument("--json", action="store_true", help="print only the JSON document")
-    parser.add_argument("--backend", action="append", choices=["sqlite", "postgresql"])
+    parser = arguments("bench.soak", __doc__, quick="about 25 s of load (CI)")
     parser.add_argument("--minutes", type=float, help="load duration")
     parser.add_argument("--users", type=int)
     parser.add_argument("--rooms", type=int)
@@ -568,15 +564,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     kinds = args.backend or ["sqlite"]
     started = time.perf_counter()
     results = [asyncio.run(soak_backend(plan, kind)) for kind in kinds]
-    print(
-        json.dumps(
-            {"results": results, "wall_s": round(time.perf_counter() - started, 1)},
-            indent=2,
-            default=str,
-        )
-    )
-    if not args.json:
-        print(table(results))
+    document = {"results": results, "wall_s": round(time.perf_counter() - started, 1)}
+    report(document, lambda _document: table(results), json_only=args.json)
     return 0 if all(r["ok"] for r in results) else 1
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import json
 import os
 import platform
 import statistics
@@ -28,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import postgres_database, sqlite_database
+from bench.common import arguments, postgres_database, report, sqlite_database
 from bench.webhook_phase import Load, bare_phase, crmbot_phases, dialog_workload, read_workload
 
 GOAL_ACKS_PER_S = 4000  # SQLite, notifier paused
@@ -200,10 +199,7 @@ def _verdict(met: bool) -> str:
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.webhook", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="one short run per backend (CI)")
-    parser.add_argument("--json", action="store_true", help="print only the JSON document")
-    parser.add_argument("--backend", action="append", choices=["sqlite", "postgresql"])
+    parser = arguments("bench.webhook", __doc__, quick="one short run per backend (CI)")
     parser.add_argument("--runs", type=int, help="runs per backend (the median is reported)")
     parser.add_argument(
         "--profile", help="cProfile the first run's servers into FILE.<backend>.<acks|e2e>"
@@ -219,9 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         plan = dataclasses.replace(plan, runs=max(1, args.runs))
     kinds = args.backend or ["sqlite", "postgresql"]
     results = asyncio.run(run_benchmark(plan, kinds, args.profile))
-    print(json.dumps(results, indent=2))
-    if not args.json:
-        print(table(results))
+    report(results, table, json_only=args.json)
     return 0
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import re
 import shutil
 import sys
@@ -30,6 +29,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from bench.common import arguments, report
 from bench.webhook import fresh_database
 from bench.webhook_load import LoadGenerator, Participant, ReplyTracker, Workload
 from bench.webhook_phase import (
@@ -193,10 +193,7 @@ def table(result: Result) -> str:
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.webhook_cost", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer deliveries (CI)")
-    parser.add_argument("--json", action="store_true", help="print only the JSON document")
-    parser.add_argument("--backend", action="append", choices=["sqlite", "postgresql"])
+    parser = arguments("bench.webhook_cost", __doc__, quick="fewer deliveries (CI)")
     parser.add_argument("--deliveries", type=int, help="deliveries counted per server")
     return parser.parse_args(argv)
 
@@ -212,9 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.deliveries is not None:
         plan = replace(plan, deliveries=max(1, args.deliveries))
     result = asyncio.run(run_benchmark(plan, args.backend or ["sqlite"]))
-    print(json.dumps(result, indent=2))
-    if not args.json:
-        print(table(result))
+    report(result, table, json_only=args.json)
     return 0
 
 
