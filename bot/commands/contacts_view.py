@@ -61,10 +61,7 @@ async def card(ctx: Ctx, contact: Contact) -> dict[str, Param]:
         "mobile": contact.mobile,
         "account": contact.account,
         "address": await _primary_address(ctx, contact.id),
-        "counts": [
-            {"word": module_word(Module(module.value), lang), "count": n}
-            for module, n in counts.items()
-        ],
+        "counts": [{"word": module_word(module, lang), "count": n} for module, n in counts.items()],
     }
 
 

@@ -31,7 +31,7 @@ from store.models import (
 )
 from store.money import CENT
 from store.numbering import Series, format_number
-from store.records import ModuleName, Page, count_by_module, read_records
+from store.records import Page, count_by_module, read_records
 
 # `OC-00012`, `oc 12`, `OC12`, `oc-12`: the prefix, any spaces or dashes, then the digits.
 _RECORD: Final = re.compile(r"(OC|COT|OV|CAS)[\s-]*0*([0-9]{1,9})", re.IGNORECASE)
@@ -122,9 +122,7 @@ async def _show_index(ctx: Ctx, number: int) -> None:
         return
     record_id = memory.id_at(number) or await _id_by_position(memory, ctx, number)
     if record_id is None:
-        total = (await count_by_module(ctx.session, memory.contact_id))[
-            ModuleName(memory.module.value)
-        ]
+        total = (await count_by_module(ctx.session, memory.contact_id))[memory.module]
         ctx.reply(
             "detail_index_out_of_range", number=number, module=memory.module.value, total=total
         )

@@ -14,7 +14,7 @@ from bot.commands.listing_memory import recall_list, remember_list
 from bot.commands.listing_rows import DOCUMENT_MODULES, Item, build_item, list_key
 from bot.routing import Command, Module, Route
 from store.models import Contact, Document, EmailFile, StoredFile
-from store.records import ModuleName, Page, count_by_module, read_records
+from store.records import Page, count_by_module, read_records
 
 _PAGE_NUMBER: Final = re.compile(r"[0-9]{1,9}")
 
@@ -48,7 +48,7 @@ async def list_page(ctx: Ctx, route: Route) -> None:
 async def show_page(ctx: Ctx, contact: Contact, module: Module, page: int) -> None:
     """Reply with one page of ``module`` for ``contact`` and remember it."""
     size = ctx.config.page_size
-    total = (await count_by_module(ctx.session, contact.id))[ModuleName(module.value)]
+    total = (await count_by_module(ctx.session, contact.id))[module]
     pages = max(1, -(-total // size))
     if page > pages and total:
         ctx.reply("list_out_of_range", module=module.value, page=page, pages=pages, total=total)

@@ -13,6 +13,8 @@ from functools import cache
 from types import MappingProxyType
 from typing import Final
 
+from store.records import ModuleName
+
 __all__ = [
     "COMMAND_WORDS",
     "CONTROL_WORDS",
@@ -58,24 +60,9 @@ class Command(StrEnum):
     PAGE = "page"  # `página N` alone: page N of the last list
 
 
-class Module(StrEnum):
-    ASSETS = "assets"
-    PROJECTS = "projects"
-    ADDRESSES = "addresses"
-    SERVICES = "services"
-    CONTRACTS = "contracts"
-    SALES_ORDERS = "sales-orders"
-    QUOTES = "quotes"
-    PURCHASES = "purchases"
-    PRODUCTS = "products"
-    CALENDAR = "calendar"
-    OPPORTUNITIES = "opportunities"
-    COMMENTS = "comments"
-    CASES = "cases"
-    EMAILS = "emails"
-    FILES = "files"
-    CAMPAIGNS = "campaigns"
-    CHANNELS = "channels"
+# The 17 modules by their English command word: the store's own enum, so a module read
+# from the chat indexes the store's counts and records without a conversion.
+Module = ModuleName
 
 
 class Control(StrEnum):
