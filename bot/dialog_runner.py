@@ -11,7 +11,7 @@ from bot.routing import Command, Route, fold, match_control
 from bot.routing.words import COMMAND_WORDS
 from dialogs.engine import DialogEngine
 from dialogs.flow import WizardSpec
-from dialogs.io import Control, DialogIO
+from dialogs.io import DialogIO
 
 
 class DialogRunner:
@@ -35,7 +35,7 @@ class DialogRunner:
             session=ctx.session,
             incoming=ctx.incoming,
             text=ctx.text,
-            control=Control(matched.control.value) if matched else None,
+            control=matched.control if matched else None,
             number=matched.number if matched else None,
             locale=ctx.locale,
             now=ctx.now,

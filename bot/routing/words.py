@@ -13,6 +13,7 @@ from functools import cache
 from types import MappingProxyType
 from typing import Final
 
+from dialogs.io import Control as DialogControl
 from store.records import ModuleName
 
 __all__ = [
@@ -65,16 +66,9 @@ class Command(StrEnum):
 Module = ModuleName
 
 
-class Control(StrEnum):
-    OK = "ok"
-    CANCEL = "cancel"
-    BACK = "back"
-    HELP = "help"
-    SKIP = "skip"
-    DONE = "done"
-    EDIT = "edit"
-    REMOVE = "remove"
-    SAVE = "save"
+# The dialog control words are the wizards' own enum: a matched control is handed to the
+# dialog engine as it is.
+Control = DialogControl
 
 
 @dataclass(frozen=True, slots=True)
