@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.settings import Settings
 from store.db import create_engine, session_factory
 from store.filestore import FileStore
-from store.migrate import upgrade
 
 
 class SchemaMissingError(RuntimeError):
@@ -39,6 +38,10 @@ async def open_store(settings: Settings, *, migrate: bool = False) -> AsyncItera
     engine = create_engine(settings.database_url)
     try:
         if migrate:
+            # Imported only here: Alembic (with Mako and Pygments) is a quarter of a second of
+            # start-up that `serve` and every other command would otherwise pay for nothing.
+            from store.migrate import upgrade
+
             await upgrade(engine)
         else:
             async with engine.connect() as connection:
