@@ -12,7 +12,8 @@ import pytest
 from pypdf import PdfReader
 
 from bot.mail.compose import mail_text
-from bot.mail.pdf import Party, PdfDocument, PdfLine, clean, file_name, render_pdf, tax_breakdown
+from bot.mail.pdf import Party, PdfDocument, PdfLine, file_name, render_pdf
+from bot.mail.pdf_render import clean, tax_breakdown
 from store.money import LineInput, compute_totals
 
 NBSP = "\u00a0"
