@@ -34,8 +34,8 @@ from bench.webhook import fresh_database
 from bench.webhook_load import LoadGenerator, Participant, ReplyTracker, Workload
 from bench.webhook_phase import (
     TOKEN,
+    bare_participants,
     dialog_workload,
-    participants_for,
     read_workload,
     seeded_participants,
     server_settings,
@@ -63,7 +63,8 @@ QUICK = Plan(participants=32, concurrency=16, warmup=64, deliveries=200)
 
 
 class CountedServer:
-    """A server process under callgrind; ``count()`` measures what happens inside it."""
+    """A server process under callgrind, counting only between ``start_counting`` and
+    ``stop_counting``."""
 
     def __init__(self, process: asyncio.subprocess.Process, out: Path, url: str) -> None:
         self.process = process
@@ -94,7 +95,7 @@ class CountedServer:
 
 
 def _read(path: Path) -> str:
-    # A dump is a few hundred kilobytes, read once per counted server.
+    # A dump is a few hundred kilobytes, read once per count.
     return path.read_text(errors="replace")
 
 
@@ -158,8 +159,7 @@ async def crmbot_cost(kind: str, workload: Workload, plan: Plan, *, delivering: 
 async def bare_cost(plan: Plan) -> Result:
     """The read workload's bodies against the bare handler (it reads no database)."""
     async with FakeRocketChat() as fake:
-        names = [f"Cliente{n:05d}" for n in range(plan.participants)]
-        people = participants_for(fake, names)
+        people = bare_participants(fake, plan.participants)
         with tempfile.TemporaryDirectory(prefix="crmbot-cost-") as workdir:
             async with counted_server(ServerSpec("bare", TOKEN), Path(workdir)) as server:
                 workload = read_workload(plan.participants)

@@ -82,6 +82,11 @@ def participants_for(fake: FakeRocketChat, names: Sequence[str]) -> list[Partici
     return people
 
 
+def bare_participants(fake: FakeRocketChat, count: int) -> list[Participant]:
+    """Chat users for the bare handler, which reads no database: nothing is seeded."""
+    return participants_for(fake, [f"Cliente{n:05d}" for n in range(count)])
+
+
 async def seeded_participants(
     url: str, files: Path, fake: FakeRocketChat, count: int
 ) -> list[Participant]:
@@ -238,8 +243,7 @@ def _replies(workloads: Sequence[Workload], groups: Sequence[Sequence[Participan
 async def bare_phase(workload: Workload, plan: Load) -> Result:
     """The same load against the bare aiohttp handler (no database, no replies)."""
     async with FakeRocketChat() as fake:
-        names = [f"Cliente{i:05d}" for i in range(plan.participants)]
-        participants = participants_for(fake, names)
+        participants = bare_participants(fake, plan.participants)
         async with (
             ServerProcess(ServerSpec("bare", TOKEN)) as server,
             LoadGenerator(fake, server.url, TOKEN, workload, participants) as load,

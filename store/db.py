@@ -80,8 +80,9 @@ def _sqlite_engine(parsed: URL, *, echo: bool, inline: bool) -> AsyncEngine:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     # One connection: SQLite has one writer anyway, and a single connection makes the
     # writer's order the commit order instead of a "database is locked" race.
-    inline_options = {"async_creator": inline_creator(parsed.database or "")}
-    options: dict[str, Any] = inline_options if inline else {}
+    options: dict[str, Any] = {}
+    if inline:
+        options["async_creator"] = inline_creator(parsed.database or "")
     engine = create_async_engine(
         parsed, echo=echo, pool_size=1, max_overflow=0, pool_timeout=120, **options
     )

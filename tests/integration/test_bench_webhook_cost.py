@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench.webhook_cost import Plan, counted_server, measure_cost, table
-from bench.webhook_phase import TOKEN, participants_for, read_workload
+from bench.webhook_phase import TOKEN, bare_participants, read_workload
 from bench.webhook_servers import ServerSpec
 from tests.fakes.rocketchat import FakeRocketChat
 
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.skipif(
 
 async def test_the_count_follows_the_deliveries_sent_while_counting(tmp_path: Path) -> None:
     async with FakeRocketChat() as fake:
-        people = participants_for(fake, [f"Cliente{n:05d}" for n in range(4)])
+        people = bare_participants(fake, 4)
         workload = read_workload(4)
         async with counted_server(ServerSpec("bare", TOKEN), tmp_path) as server:
             # A large uncounted warm-up, then few counted deliveries; then the reverse.
